@@ -1,0 +1,119 @@
+"""Typed records passed between the stages: Frame -> HandBox -> HandCrop -> HandPose.
+
+Units: pixels for image coordinates (OpenCV convention, see ``handpose.detect.crop``),
+millimetres for 3D, seconds for time. Images are RGB uint8 unless a name says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from handpose.detect.crop import CropTransform
+from handpose.errors import InputError
+
+Handedness = Literal["left", "right"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One image from a source.
+
+    Attributes:
+        rgb: (H, W, 3) uint8, RGB.
+        index: frame number in its source, from 0.
+        timestamp_s: capture or presentation time in seconds.
+        depth_mm: optional (H, W) uint16 depth in millimetres aligned to ``rgb`` (0 = no reading).
+    """
+
+    rgb: np.ndarray
+    index: int = 0
+    timestamp_s: float = 0.0
+    depth_mm: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_rgb_frame(self.rgb)
+        if self.depth_mm is not None and self.depth_mm.shape != self.rgb.shape[:2]:
+            raise InputError(f"depth of shape {self.rgb.shape[:2]} expected, got {self.depth_mm.shape}")
+
+
+def check_rgb_frame(image: np.ndarray, name: str = "frame") -> None:
+    """Raise :class:`InputError` unless ``image`` is an (H, W, 3) uint8 array."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"{name}: numpy array (H, W, 3) uint8 RGB expected, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise InputError(f"{name}: shape (H, W, 3) RGB expected, got {image.shape}")
+    if image.dtype != np.uint8:
+        raise InputError(f"{name}: dtype uint8 expected, got {image.dtype}")
+    if image.shape[0] < 8 or image.shape[1] < 8:
+        raise InputError(f"{name}: at least 8x8 pixels expected, got {image.shape[:2]}")
+
+
+@dataclass(frozen=True)
+class HandBox:
+    """A hand found in a frame, before cropping.
+
+    Attributes:
+        keypoints_px: (21, 2) float 2D joints in frame px that define the box.
+        handedness: the hand's side as the person holds it (see ``handpose.detect.detector``).
+        score: detector or presence confidence in [0, 1].
+        source: "detector" for a MediaPipe detection, "tracker" when placed from the previous frame.
+    """
+
+    keypoints_px: np.ndarray
+    handedness: Handedness
+    score: float
+    source: Literal["detector", "tracker"] = "detector"
+
+
+@dataclass(frozen=True)
+class HandCrop:
+    """A square crop ready for the model.
+
+    Attributes:
+        rgb: (S, S, 3) uint8 RGB; left hands are mirrored so they look like right hands.
+        transform: frame px <-> crop px (mirroring included).
+        box: the box it was cut from.
+    """
+
+    rgb: np.ndarray
+    transform: CropTransform
+    box: HandBox
+
+
+@dataclass(frozen=True)
+class StageTimings:
+    """Wall time of each stage for one frame, in milliseconds."""
+
+    detect_ms: float = 0.0
+    crop_ms: float = 0.0
+    model_ms: float = 0.0
+    lift_ms: float = 0.0
+    smooth_ms: float = 0.0
+
+    @property
+    def total_ms(self) -> float:
+        return self.detect_ms + self.crop_ms + self.model_ms + self.lift_ms + self.smooth_ms
+
+
+@dataclass(frozen=True)
+class HandPose:
+    """The result for one hand in one frame.
+
+    Attributes:
+        handedness: "left" or "right".
+        presence: hand-presence score in [0, 1] from the model.
+        keypoints_px: (21, 2) 2D joints in frame px.
+        joints_cam_mm: (21, 3) 3D joints in the camera frame (x right, y down, z forward), mm.
+        joints_norm: (21, 3) normalised pose (``handpose.skeleton``), right-hand frame.
+        timings: per-stage wall times of the frame this hand came from.
+    """
+
+    handedness: Handedness
+    presence: float
+    keypoints_px: np.ndarray
+    joints_cam_mm: np.ndarray
+    joints_norm: np.ndarray
+    timings: StageTimings = field(default_factory=StageTimings)
