@@ -1,0 +1,35 @@
+"""The real hand photos in ../shared/data/real_hand_photos (Apache-2.0 / MIT), for smoke and parity tests.
+
+They have no 3D labels; tests use them to check detection, handedness, cropping and backend parity
+on real pictures. Tests that need them skip with a reason when the folder is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+PHOTO_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
+
+#: photos in which MediaPipe finds exactly one hand, both as given and flipped left-right
+ONE_HAND_PHOTOS = (
+    "mediapipe_gesture_testdata/call/0413d5c5-f5ba-476f-a921-ea5e967692a9.jpg",
+    "mediapipe_gesture_testdata/call/0e022ee9-74fd-44fe-adad-60c11835e44f.jpg",
+    "mediapipe_gesture_testdata/four/07fdea90-1102-4419-a3af-b394cb29531b.jpg",
+    "mediapipe_gesture_testdata/four/077fa4bf-a99e-496b-b895-709afc614eec.jpg",
+    "mediapipe_gesture_testdata/rock/0c6628ea-4a8c-49c9-b7cf-c30aef18dc3d.jpg",
+    "mediapipe_gesture_testdata/rock/026fd791-8f64-4fae-8cb0-0e01dc4362ce.jpg",
+)
+
+
+def load_rgb(relative: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of one photo; skips the test when the photo folder is absent."""
+    path = PHOTO_DIR / relative
+    if not path.is_file():
+        pytest.skip(f"real photos not found at {PHOTO_DIR}")
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert bgr is not None, f"unreadable photo {path}"
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
