@@ -1,0 +1,118 @@
+"""Checkpoints: weights + the ModelConfig that rebuilds them + free-form training metadata.
+
+File layout (``torch.save`` of a plain dict, loaded with ``weights_only=True``)::
+
+    {"format": "handpose-checkpoint", "version": 1,
+     "model_config": {...ModelConfig fields...}, "state_dict": {...}, "meta": {...}}
+
+Writes are atomic (temporary file + ``os.replace``), so an interrupted save never leaves a
+truncated checkpoint under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from handpose.config import ModelConfig
+from handpose.errors import CheckpointError, InputError
+from handpose.model.hand_model import HandModel
+
+FORMAT = "handpose-checkpoint"
+VERSION = 1
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: the default trained weights (see models/MANIFEST.json)
+DEFAULT_CHECKPOINT = REPO_ROOT / "models" / "handpose_default.pt"
+
+
+def save_model(model: HandModel, path: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> None:
+    """Write ``model`` with its config and ``meta`` (JSON-like values) to ``path`` atomically."""
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "meta": meta or {},
+    }
+    atomic_torch_save(payload, path)
+
+
+def atomic_torch_save(payload: Any, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` to a temporary file next to ``path``, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load and validate a checkpoint file; raise CheckpointError naming what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated/corrupt zips
+        raise CheckpointError(
+            f"{path} is not a readable handpose checkpoint (truncated or corrupt?): {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: expected a dict with format={FORMAT!r}, got {type(payload).__name__}")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {VERSION} expected, got {payload.get('version')}")
+    for key in ("model_config", "state_dict", "meta"):
+        if key not in payload:
+            raise CheckpointError(f"{path}: key {key!r} missing from checkpoint")
+    return payload
+
+
+def load_model(path: str | os.PathLike[str], expected: ModelConfig | None = None) -> HandModel:
+    """Rebuild the model stored in ``path`` (in eval mode).
+
+    ``expected``: when given, the stored config must equal it; otherwise CheckpointError lists the
+    fields that differ.
+    """
+    payload = read_checkpoint(path)
+    try:
+        config = ModelConfig.from_dict(payload["model_config"])
+    except (InputError, TypeError) as exc:
+        raise CheckpointError(f"{path}: invalid model_config: {exc}") from exc
+    if expected is not None and config != expected:
+        diff = {
+            k: (v, getattr(config, k)) for k, v in expected.to_dict().items() if getattr(config, k) != v
+        }
+        raise CheckpointError(f"{path} was saved for another config; differing fields (expected, stored): {diff}")
+    model = HandModel(config)
+    load_weights(model, payload["state_dict"], str(path))
+    return model.eval()
+
+
+def load_weights(model: HandModel, state_dict: dict[str, torch.Tensor], origin: str) -> None:
+    """Load ``state_dict`` into ``model`` strictly; shape or key mismatches raise CheckpointError."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    wrong = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(v.shape)}"
+             for k, v in state_dict.items() if k in own and own[k].shape != v.shape]
+    if missing or unexpected or wrong:
+        raise CheckpointError(
+            f"{origin} does not fit a model with config {model.config}: "
+            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}, wrong shapes {wrong[:5]}"
+        )
+    model.load_state_dict(state_dict)
+
+
+def load_default_model() -> HandModel:
+    """The committed default model, or (with a warning) a freshly initialised one if it is absent."""
+    if DEFAULT_CHECKPOINT.is_file():
+        return load_model(DEFAULT_CHECKPOINT)
+    warnings.warn(
+        f"default checkpoint {DEFAULT_CHECKPOINT} not found; using an untrained model", RuntimeWarning, stacklevel=2
+    )
+    return HandModel(ModelConfig()).eval()

@@ -1,0 +1,125 @@
+"""Training losses (DESIGN.md §1) for the three stages of the schedule.
+
+Reconstruction terms are squared errors summed over the 63 pose numbers, KL terms are summed
+over latent dimensions, both averaged over the samples that show a hand. The 2D term is an L1
+error in units of the crop side; presence is a binary cross-entropy over all samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from handpose.data.batch import HandBatch
+from handpose.errors import InputError
+from handpose.model.hand_model import HandModel
+
+Stage = Literal["pose", "image", "joint"]
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the loss terms.
+
+    Attributes:
+        beta: final weight of the KL-to-prior terms of both VAEs.
+        beta_warmup_steps: beta rises linearly from 0 to ``beta`` over this many steps.
+        image_recon: image VAE's own decoder reconstruction (the baseline path).
+        align_kl: KL(r(z|x) || q_phi(z|y)), the alignment.
+        align_recon: reconstruction through the pose decoder from z ~ r(z|x).
+        keypoints_2d: 2D keypoint L1 (crop-side units).
+        presence: hand-presence cross-entropy.
+    """
+
+    beta: float = 1e-3
+    beta_warmup_steps: int = 2000
+    image_recon: float = 1.0
+    align_kl: float = 0.1
+    align_recon: float = 1.0
+    keypoints_2d: float = 20.0
+    presence: float = 1.0
+
+    def beta_at(self, step: int) -> float:
+        if self.beta_warmup_steps <= 0:
+            return self.beta
+        return self.beta * min(1.0, step / self.beta_warmup_steps)
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """Each loss term (scalar tensors; zero where the stage does not use it) and their weighted total."""
+
+    total: torch.Tensor
+    pose_recon: torch.Tensor
+    pose_kl: torch.Tensor
+    image_recon: torch.Tensor
+    image_kl: torch.Tensor
+    align_kl: torch.Tensor
+    align_recon: torch.Tensor
+    keypoints_2d: torch.Tensor
+    presence: torch.Tensor
+
+    def floats(self) -> dict[str, float]:
+        """Plain numbers for logging."""
+        return {f.name: float(getattr(self, f.name).detach()) for f in fields(self)}
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    count = mask.sum()
+    return (values * mask).sum() / count.clamp(min=1)
+
+
+def sq_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Sum of squared errors per sample: (N, 21, 3) x2 -> (N,)."""
+    return ((pred - target) ** 2).flatten(1).sum(dim=1)
+
+
+def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, weights: LossWeights) -> LossTerms:
+    """Losses of one training step.
+
+    stage "pose": pose VAE only (batch may be pose-only). "image": image VAE, translator and heads,
+    with the pose VAE frozen (its posterior is the alignment target, no gradient). "joint": all.
+    """
+    if stage not in ("pose", "image", "joint"):
+        raise InputError(f"stage must be 'pose', 'image' or 'joint', got {stage!r}")
+    beta = weights.beta_at(step)
+    y = batch.pose_norm
+    mask = batch.present.float()
+    zero = y.new_zeros(())
+    pose_recon = pose_kl = image_recon = image_kl = align_kl = align_recon = kp_loss = pres_loss = zero
+
+    if stage in ("pose", "joint"):
+        q_phi = model.pose_vae.encode(y)
+        pose_recon = _masked_mean(sq_error(model.pose_vae.decoder(q_phi.sample()), y), mask)
+        pose_kl = _masked_mean(q_phi.kl_standard(), mask)
+
+    if stage in ("image", "joint"):
+        if batch.images is None or batch.keypoints_crop_px is None:
+            raise InputError(f"stage {stage!r} needs a batch with images and 2D keypoints, got a pose-only batch")
+        if stage == "image":
+            with torch.no_grad():
+                q_phi_target = model.pose_vae.encode(y)
+        else:
+            q_phi_target = model.pose_vae.encode(y)
+        enc = model.image_vae.encoder(batch.images)
+        w = enc.posterior.sample()
+        image_recon = _masked_mean(sq_error(model.image_vae.decoder(w), y), mask)
+        image_kl = _masked_mean(enc.posterior.kl_standard(), mask)
+        r = model.alignment(w, enc.posterior)
+        align_kl = _masked_mean(r.kl(q_phi_target), mask)
+        align_recon = _masked_mean(sq_error(model.pose_vae.decoder(r.sample()), y), mask)
+        size = float(model.config.input_size)
+        kp_err = (enc.keypoints_crop_px - batch.keypoints_crop_px).abs().sum(-1).mean(-1) / size
+        kp_loss = _masked_mean(kp_err, mask)
+        pres_loss = F.binary_cross_entropy_with_logits(enc.presence_logit, mask)
+
+    total = (
+        pose_recon + beta * pose_kl
+        + weights.image_recon * image_recon + beta * image_kl
+        + weights.align_kl * align_kl + weights.align_recon * align_recon
+        + weights.keypoints_2d * kp_loss + weights.presence * pres_loss
+    )
+    return LossTerms(total, pose_recon, pose_kl, image_recon, image_kl, align_kl, align_recon, kp_loss, pres_loss)
