@@ -1,0 +1,99 @@
+"""What the public-dataset loaders (RHD, STB, FreiHAND) share: file checks, image reading,
+projection and turning one labelled hand into a :class:`HandSample`.
+
+Every loader takes ``split`` ("train" or "test", each dataset's published split) and a crop
+``size`` in px, and makes its crops with the same code as the live pipeline
+(``crop_from_keypoints`` around the ground-truth 2D joints, margin 0.25, mirrored for left
+hands), so evaluation follows DESIGN.md §4's "ground-truth crop and hand side".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final, Literal
+
+import cv2
+import numpy as np
+
+from handpose.data.sample import HandSample
+from handpose.detect.crop import crop_from_keypoints
+from handpose.errors import InputError
+
+Split = Literal["train", "test"]
+SPLITS: Final = ("train", "test")
+#: default crop side in px (the model's default input size).
+DEFAULT_CROP_SIZE: Final = 128
+
+
+def check_split(split: str) -> Split:
+    if split not in SPLITS:
+        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
+    return split  # type: ignore[return-value]
+
+
+def require_dir(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` as a Path if it is a directory; else an error naming it and ``what`` it should hold."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"{what} expected in the folder {path}, which does not exist")
+    return path
+
+
+def require_file(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` as a Path if it is a file; else an error naming it and ``what`` it should be."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} expected at {path}, which does not exist")
+    return path
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB."""
+    bgr = cv2.imread(str(require_file(path, "an image")), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise InputError(f"{path} could not be decoded as an image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def project(points_cam_mm: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+    """Pinhole projection of camera-frame points (..., P, 3) with K (3, 3), or one K per leading
+    index (..., 3, 3): (..., P, 2) px."""
+    uvw = np.asarray(points_cam_mm, dtype=np.float64) @ np.swapaxes(np.asarray(intrinsics, dtype=np.float64), -1, -2)
+    if np.any(uvw[..., 2] <= 0):
+        raise InputError("points at or behind the camera (z <= 0) cannot be projected")
+    return uvw[..., :2] / uvw[..., 2:]
+
+
+def labelled_sample(
+    image_rgb: np.ndarray,
+    joints_cam_mm: np.ndarray,
+    keypoints_px: np.ndarray,
+    intrinsics: np.ndarray,
+    is_left: bool,
+    size: int,
+    visible: np.ndarray | None = None,
+) -> HandSample:
+    """A :class:`HandSample` for one hand of an image.
+
+    Args:
+        image_rgb: (H, W, 3) uint8 RGB.
+        joints_cam_mm: (21, 3) joints in the camera frame, mm, our order.
+        keypoints_px: (21, 2) joints in image px, our order (they define the crop).
+        intrinsics: (3, 3) camera matrix of the image.
+        is_left: the hand is a left hand (its crop is mirrored).
+        size: crop side in px.
+        visible: (21,) bool, or None when the dataset does not say.
+    """
+    keypoints_px = np.asarray(keypoints_px, dtype=np.float64)
+    crop = crop_from_keypoints(keypoints_px, size, mirrored=is_left)
+    return HandSample(
+        joints_cam_mm=np.asarray(joints_cam_mm, dtype=np.float32),
+        is_left=bool(is_left),
+        crop_rgb=crop.warp(image_rgb),
+        keypoints_crop_px=crop.to_crop(keypoints_px).astype(np.float32),
+        keypoints_px=keypoints_px.astype(np.float32),
+        intrinsics=np.asarray(intrinsics, dtype=np.float64),
+        visible=None if visible is None else np.asarray(visible, dtype=bool),
+        crop=crop,
+    )
