@@ -1,0 +1,102 @@
+"""Frames from a folder of images, in natural file-name order (img2 before img10).
+
+Images are read with OpenCV and converted to RGB here. Frame ``i`` is the i-th image file,
+``timestamp_s = i / fps``. A file that cannot be decoded is skipped and counted; the images
+may differ in size (:attr:`ImageFolderSource.size` is the first readable one's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from handpose.capture.base import FrameSource
+from handpose.errors import InputError
+from handpose.types import Frame
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+def natural_key(path: Path) -> list[int | str]:
+    """Sort key that orders embedded numbers by value: frame2.png < frame10.png."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files (by suffix) directly in ``folder``, in natural order."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
+
+
+def read_rgb(path: Path) -> np.ndarray | None:
+    """(H, W, 3) uint8 RGB of an image file, or None when it cannot be decoded (grey/alpha converted)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class ImageFolderSource(FrameSource):
+    """Iterate over the images of a folder.
+
+    Args:
+        folder: a folder holding image files (jpg, png, bmp, webp, tif).
+        fps: frame rate assigned to the sequence for timestamps.
+        start: index of the first image to yield.
+        max_frames: read at most this many images from ``start`` on (None = all).
+    """
+
+    def __init__(self, folder: str | Path, fps: float = 30.0, start: int = 0, max_frames: int | None = None) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise InputError(f"image folder {self.folder} does not exist or is not a folder")
+        if fps <= 0:
+            raise InputError(f"positive fps expected, got {fps}")
+        self._files = list_images(self.folder)
+        if not self._files:
+            raise InputError(
+                f"{self.folder}: no images found (expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))})"
+            )
+        self._fps = float(fps)
+        self._start = start
+        self._max_frames = max_frames
+        self._size: tuple[int, int] | None = None
+        for path in self._files:
+            first = read_rgb(path)
+            if first is not None:
+                self._size = (first.shape[1], first.shape[0])
+                break
+        if self._size is None:
+            raise InputError(f"{self.folder}: none of its {len(self._files)} image files could be decoded")
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def size(self) -> tuple[int, int]:
+        assert self._size is not None
+        return self._size
+
+    @property
+    def num_frames(self) -> int:
+        return len(self._files)
+
+    @property
+    def files(self) -> list[Path]:
+        """The image files in frame order."""
+        return list(self._files)
+
+    def __iter__(self) -> Iterator[Frame]:
+        stop = len(self._files) if self._max_frames is None else min(len(self._files), self._start + self._max_frames)
+        for index in range(self._start, stop):
+            rgb = read_rgb(self._files[index])
+            if rgb is None or rgb.shape[0] < 8 or rgb.shape[1] < 8:
+                self._skipped += 1
+                continue
+            yield Frame(rgb=rgb, index=index, timestamp_s=index / self._fps)
+
+    def close(self) -> None:
+        """Nothing to release: files are opened one at a time."""

@@ -1,0 +1,111 @@
+"""Frames of a video file (anything OpenCV's FFmpeg build decodes: mp4, avi, mkv, mov, ...).
+
+Frames come as RGB (converted from OpenCV's BGR here, at the edge). Frame ``i`` of the file
+has ``index == i`` and ``timestamp_s`` = its presentation time. A frame the decoder rejects
+(a corrupt packet) is skipped and counted in :attr:`VideoFileSource.skipped`; the frames after
+it keep their own indices. ``start`` skips the first frames without converting them (resume).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+
+from handpose.capture.base import FrameSource
+from handpose.errors import InputError
+from handpose.types import Frame
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"})
+
+
+class VideoFileSource(FrameSource):
+    """Iterate over the frames of a video file.
+
+    Args:
+        path: the video file.
+        start: index of the first frame to yield; earlier frames are decoded and dropped.
+        max_frames: read at most this many frames from ``start`` on, i.e. frames
+            ``[start, start + max_frames)`` (None = to the end); skipped frames count.
+    """
+
+    def __init__(self, path: str | Path, start: int = 0, max_frames: int | None = None) -> None:
+        super().__init__()
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"video file {self.path} does not exist (expected a readable video file)")
+        if start < 0 or (max_frames is not None and max_frames < 0):
+            raise InputError(f"start >= 0 and max_frames >= 0 expected, got start={start}, max_frames={max_frames}")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise InputError(
+                f"cannot open {self.path} as a video: not a video file, or a codec this OpenCV build lacks"
+            )
+        width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0:
+            self._cap.release()
+            raise InputError(f"{self.path}: a video with a picture expected, got frame size {width}x{height}")
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS))
+        self._fps = fps if fps > 0 else 30.0
+        self._size = (width, height)
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self._count = count if count > 0 else None
+        self._start = start
+        self._max_frames = max_frames
+        self._closed = False
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._size
+
+    @property
+    def num_frames(self) -> int | None:
+        """Frame count from the container (an estimate for some formats), None when it has none."""
+        return self._count
+
+    def _grab(self, index: int) -> bool | None:
+        """Advance to frame ``index``: True when decoded, False when corrupt (skip it), None at the end.
+
+        A failed grab before the container's frame count is a corrupt frame; after it, the end.
+        """
+        if self._cap.grab():
+            return True
+        if self._count is not None and index < self._count:
+            return False
+        return None
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._closed:
+            raise InputError(f"{self.path}: the source is closed")
+        index = 0
+        while index < self._start:  # decode-and-drop up to the start frame; skips there were counted before
+            if self._grab(index) is None:
+                return
+            index += 1
+        stop = None if self._max_frames is None else self._start + self._max_frames
+        while stop is None or index < stop:
+            status = self._grab(index)
+            if status is None:
+                return
+            if status:
+                timestamp_s = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                ok, bgr = self._cap.retrieve()
+                if ok and bgr is not None and bgr.ndim == 3:
+                    yield Frame(rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), index=index, timestamp_s=timestamp_s)
+                else:
+                    self._skipped += 1
+            else:
+                self._skipped += 1
+            index += 1
+
+    def close(self) -> None:
+        if not self._closed:
+            self._cap.release()
+            self._closed = True

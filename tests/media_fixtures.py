@@ -1,0 +1,56 @@
+"""Short real videos, image folders and RGB-D folders made from a real hand photo, for the app tests.
+
+The clip is a slow pan and zoom over a real photo (MediaPipe finds its hand in every frame), written
+with a real ``cv2.VideoWriter``; :func:`corrupt_mjpg_frames` overwrites the JPEG data of chosen
+frames of an MJPG .avi with random bytes, the way a damaged file looks to a decoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tests.real_photos import ONE_HAND_PHOTOS, load_rgb
+
+CLIP_PHOTO = ONE_HAND_PHOTOS[2]
+
+
+def pan_frames(n: int, size: tuple[int, int] = (320, 240), photo: str = CLIP_PHOTO) -> list[np.ndarray]:
+    """``n`` (H, W, 3) uint8 RGB frames of ``size`` (W, H): the photo fitted to the frame, slowly panned and zoomed."""
+    rgb = load_rgb(photo)
+    width, height = size
+    base = min(width / rgb.shape[1], height / rgb.shape[0])
+    frames = []
+    for i in range(n):
+        t = i / max(1, n - 1)
+        scale = base * (1.0 + 0.15 * t)
+        dx = (width - rgb.shape[1] * scale) / 2 + 20 * np.sin(2 * np.pi * t)
+        dy = (height - rgb.shape[0] * scale) / 2 + 8 * t
+        matrix = np.array([[scale, 0.0, dx], [0.0, scale, dy]])
+        frames.append(cv2.warpAffine(rgb, matrix, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE))
+    return frames
+
+
+def write_video(path: Path, frames_rgb: Sequence[np.ndarray], fps: float = 15.0, fourcc: str = "mp4v") -> Path:
+    """Write RGB frames to ``path`` with a real VideoWriter (``mp4v`` for .mp4, ``MJPG`` for .avi)."""
+    height, width = frames_rgb[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
+    assert writer.isOpened(), f"VideoWriter could not open {path}"
+    for rgb in frames_rgb:
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def corrupt_mjpg_frames(path: Path, indices: Sequence[int], seed: int = 0) -> None:
+    """Overwrite the first 400 bytes of the JPEG data of frames ``indices`` of an MJPG .avi."""
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]
+    rng = np.random.default_rng(seed)
+    for index in indices:
+        start = starts[index]
+        data[start : start + 400] = rng.integers(0, 256, 400, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
