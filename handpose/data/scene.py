@@ -105,6 +105,13 @@ def root_transform(rig: HandRig, spec: HandSpec) -> np.ndarray:
     return root
 
 
+def hand_joints(spec: HandSpec) -> np.ndarray:
+    """(21, 3) camera-frame joint labels of ``spec`` in mm (kinematics only, no mesh)."""
+    rig = load_rig(spec.side)
+    return joints21_mm(forward_kinematics(rig, hand_poses.local_rotations(rig, spec.articulation),
+                                          root_transform(rig, spec)))
+
+
 def pose_hand(spec: HandSpec) -> PosedHand:
     """Pose, skin and place the hand (and its forearm) of ``spec``."""
     rig = load_rig(spec.side)
@@ -121,6 +128,34 @@ def pose_hand(spec: HandSpec) -> PosedHand:
             sleeve=local.sleeve,
         )
     return PosedHand(spec=spec, joints_mm=joints21_mm(globals_), vertices_mm=vertices, normals=normals, forearm=arm)
+
+
+def random_hand_spec(rng: np.random.Generator, left_fraction: float = 0.5,
+                     hand_scale: tuple[float, float] = (0.85, 1.12), forearm_prob: float = 0.95,
+                     sleeve_prob: float = 0.5) -> HandSpec:
+    """A random hand (side, articulation, size, orientation, wrist bend, appearance) with its
+    rig wrist at the camera origin; place it with :func:`placement_on_ray`."""
+    side: Side = "left" if rng.random() < left_fraction else "right"
+    return HandSpec(
+        side=side,
+        articulation=hand_poses.random_articulation(rng),
+        scale=float(rng.uniform(*hand_scale)),
+        rotation=random_rotation(rng),
+        wrist_mm=np.zeros(3),
+        wrist_bend=np.radians([rng.normal(scale=20.0), rng.normal(scale=10.0)]),
+        appearance=random_appearance(rng, forearm_prob, sleeve_prob),
+    )
+
+
+def placement_on_ray(rng: np.random.Generator, joints_mm: np.ndarray, distance_mm: tuple[float, float],
+                     max_off_axis_deg: float) -> np.ndarray:
+    """Shift (3,) in mm that puts the palm centre of ``joints_mm`` (21, 3) at a random distance on a
+    random ray within ``max_off_axis_deg`` of the optical axis."""
+    palm = joints_mm[[0, 5, 9, 13, 17]].mean(axis=0)
+    off = np.radians(max_off_axis_deg) * np.sqrt(rng.random())
+    phi = rng.uniform(0, 2 * np.pi)
+    ray = np.array([np.sin(off) * np.cos(phi), np.sin(off) * np.sin(phi), np.cos(off)])
+    return ray * rng.uniform(*distance_mm) - palm
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:

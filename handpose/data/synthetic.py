@@ -21,19 +21,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from handpose.data import hand_poses
 from handpose.data.backgrounds import BackgroundBank
 from handpose.data.occluders import random_occluder
 from handpose.data.sample import HandSample
 from handpose.data.scene import (
-    HandSpec,
     SceneRenderer,
     joint_visibility,
+    placement_on_ray,
     pose_hand,
     project,
-    random_appearance,
+    random_hand_spec,
     random_lighting,
-    random_rotation,
 )
 from handpose.detect.crop import crop_transform, square_box
 from handpose.errors import InputError
@@ -127,24 +125,9 @@ class SyntheticHandSource:
             self._backgrounds = BackgroundBank.default()
         cfg, rng, window = self.config, np.random.default_rng([self.seed, index]), self._window
         negative = rng.random() < cfg.negative_fraction
-        side = "left" if rng.random() < cfg.left_fraction else "right"
-        spec = HandSpec(
-            side=side,
-            articulation=hand_poses.random_articulation(rng),
-            scale=float(rng.uniform(*cfg.hand_scale)),
-            rotation=random_rotation(rng),
-            wrist_mm=np.zeros(3),
-            wrist_bend=np.radians([rng.normal(scale=20.0), rng.normal(scale=10.0)]),
-            appearance=random_appearance(rng, cfg.forearm_prob, cfg.sleeve_prob),
-        )
+        spec = random_hand_spec(rng, cfg.left_fraction, cfg.hand_scale, cfg.forearm_prob, cfg.sleeve_prob)
         hand = pose_hand(spec)
-        # place the palm on a random ray at a random distance
-        palm = hand.joints_mm[[0, 5, 9, 13, 17]].mean(axis=0)
-        off = np.radians(cfg.max_off_axis_deg) * np.sqrt(rng.random())
-        phi = rng.uniform(0, 2 * np.pi)
-        ray = np.array([np.sin(off) * np.cos(phi), np.sin(off) * np.sin(phi), np.cos(off)])
-        shift = ray * rng.uniform(*cfg.distance_mm) - palm
-        hand = hand.translated(shift)
+        hand = hand.translated(placement_on_ray(rng, hand.joints_mm, cfg.distance_mm, cfg.max_off_axis_deg))
         # focal length and principal point: the keypoint box fills box_fill x crop_size, centred
         normalized = hand.joints_mm[:, :2] / hand.joints_mm[:, 2:3]
         centre_n, side_n = square_box(normalized)
@@ -166,11 +149,11 @@ class SyntheticHandSource:
         centre, side_px = square_box(keypoints)
         centre = centre + rng.uniform(-cfg.box_shift, cfg.box_shift, 2) * side_px
         side_px *= 1.0 + rng.uniform(-cfg.box_scale, cfg.box_scale)
-        crop = crop_transform(centre, side_px, cfg.crop_size, mirrored=side == "left")
+        crop = crop_transform(centre, side_px, cfg.crop_size, mirrored=spec.side == "left")
         crop_rgb = degrade(crop.warp(rendering.rgb), rng, cfg)
         return HandSample(
             joints_cam_mm=hand.joints_mm.astype(np.float32),
-            is_left=side == "left",
+            is_left=spec.side == "left",
             crop_rgb=crop_rgb,
             keypoints_crop_px=crop.to_crop(keypoints).astype(np.float32),
             keypoints_px=keypoints.astype(np.float32),
