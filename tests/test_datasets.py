@@ -160,6 +160,12 @@ def test_rhd_both_hands_keeps_hands_with_visible_keypoints(rhd_root: tuple[Path,
     for (is_left, wrist), (want_left, frame) in zip(sides, expected):
         want = ours(hands[frame][0 if want_left else 1])[0]
         assert is_left is want_left and np.allclose(wrist, np.round(want), atol=1)
+    # the same hands as pose-only data, whichever ``hands`` mode
+    poses = RHDDataset(root, split="train", hands="dominant").pose_only()
+    assert len(poses) == 5 and all(p.crop_rgb is None for p in poses)
+    for pose, (want_left, frame) in zip(poses, expected):
+        assert pose.is_left is want_left
+        np.testing.assert_allclose(pose.joints_cam_mm, ours(hands[frame][0 if want_left else 1]), atol=1e-3)
 
 
 def test_rhd_missing_files_are_named(rhd_root: tuple[Path, list], tmp_path: Path) -> None:  # type: ignore[type-arg]
@@ -211,6 +217,9 @@ def test_stb_converts_depth_frame_palm_root_left_hands(stb_root: tuple[Path, lis
         # the evaluation root of our joints is STB's labelled palm centre
         np.testing.assert_allclose(palm_root(sample.joints_cam_mm), (hand["wrist"] + hand["middle_mcp"]) / 2, atol=1e-3)
     assert data[-1].joints_cam_mm[0] == pytest.approx(data[3].joints_cam_mm[0])
+    poses = data.pose_only()
+    assert len(poses) == 4 and all(p.is_left for p in poses)
+    np.testing.assert_allclose(poses[2].joints_cam_mm, ours(hands[2]), atol=1e-3)
 
 
 def test_stb_train_split_needs_the_other_sequences(stb_root: tuple[Path, list], tmp_path: Path) -> None:  # type: ignore[type-arg]
@@ -257,6 +266,9 @@ def test_freihand_versions_share_labels(freihand_root: tuple[Path, list]) -> Non
     test = FreiHANDDataset(root, split="test", size=64)
     assert len(test) == 1
     check_sample(test[0], ours(hands[2]), FREI_K, False, background=50)
+    poses = data.pose_only()  # each labelled frame once, not once per version
+    assert len(poses) == 2 and not poses[1].is_left
+    np.testing.assert_allclose(poses[1].joints_cam_mm, ours(hands[1]), atol=1e-3)
 
 
 def test_freihand_bad_files_are_named(freihand_root: tuple[Path, list], tmp_path: Path) -> None:  # type: ignore[type-arg]

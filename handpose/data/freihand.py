@@ -24,7 +24,16 @@ from typing import Final
 
 import numpy as np
 
-from handpose.data.public import DEFAULT_CROP_SIZE, check_split, labelled_sample, project, read_rgb, require_dir, require_file
+from handpose.data.public import (
+    DEFAULT_CROP_SIZE,
+    PoseOnlyView,
+    check_split,
+    labelled_sample,
+    project,
+    read_rgb,
+    require_dir,
+    require_file,
+)
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 
@@ -74,6 +83,10 @@ class FreiHANDDataset:
         version, frame = self.versions[i // n], i % n
         image = read_rgb(self._rgb / f"{version * n + frame:08d}.jpg")
         return labelled_sample(image, self._joints_mm[frame], self._keypoints_px[frame], self._k[frame], False, self.size)
+
+    def pose_only(self) -> PoseOnlyView:
+        """Each labelled frame once (not once per image version) as a pose-only sample; reads no image."""
+        return PoseOnlyView(self._joints_mm, np.zeros(len(self._joints_mm), bool))
 
 
 def _read_json_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:

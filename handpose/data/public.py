@@ -10,6 +10,7 @@ hands), so evaluation follows DESIGN.md §4's "ground-truth crop and hand side".
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
@@ -97,3 +98,30 @@ def labelled_sample(
         visible=None if visible is None else np.asarray(visible, dtype=bool),
         crop=crop,
     )
+
+
+class PoseOnlyView(Sequence[HandSample]):
+    """A dataset's labelled hands as pose-only samples (``joints_cam_mm`` and ``is_left`` only,
+    no image is read): pose data for the pose VAE.
+
+    Args:
+        joints_cam_mm: (N, 21, 3) joints in mm, camera frame, our order.
+        is_left: (N,) bool.
+    """
+
+    def __init__(self, joints_cam_mm: np.ndarray, is_left: np.ndarray) -> None:
+        if joints_cam_mm.ndim != 3 or joints_cam_mm.shape[1:] != (21, 3) or is_left.shape != joints_cam_mm.shape[:1]:
+            raise InputError(f"joints (N, 21, 3) and is_left (N,) expected, got {joints_cam_mm.shape}, {is_left.shape}")
+        self._joints = np.asarray(joints_cam_mm, dtype=np.float32)
+        self._is_left = np.asarray(is_left, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self._joints)
+
+    def __getitem__(self, i: int) -> HandSample:  # type: ignore[override]
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"{len(self)} poses, index {i} is out of range")
+        return HandSample(joints_cam_mm=self._joints[i].copy(), is_left=bool(self._is_left[i]))
+
+    def __iter__(self) -> Iterator[HandSample]:
+        return (self[i] for i in range(len(self)))

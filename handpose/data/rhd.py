@@ -39,7 +39,15 @@ import cv2
 import numpy as np
 
 from handpose import skeleton
-from handpose.data.public import DEFAULT_CROP_SIZE, check_split, labelled_sample, read_rgb, require_dir, require_file
+from handpose.data.public import (
+    DEFAULT_CROP_SIZE,
+    PoseOnlyView,
+    check_split,
+    labelled_sample,
+    read_rgb,
+    require_dir,
+    require_file,
+)
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 
@@ -63,7 +71,7 @@ class RHDDataset:
         self.split = check_split(split)
         if hands not in ("dominant", "both"):
             raise InputError(f"hands must be 'dominant' or 'both', got {hands!r}")
-        self.size, self.hands = size, hands
+        self.size, self.hands, self.min_visible = size, hands, min_visible
         folder = _FOLDER[self.split]
         self.folder = require_dir(Path(root) / folder, f"RHD's '{folder}' set (anno_{folder}.pickle, color/, mask/)")
         anno_path = require_file(self.folder / f"anno_{folder}.pickle", "RHD's annotation pickle")
@@ -98,6 +106,12 @@ class RHDDataset:
             self.size,
             visible=self._visible[row, side],
         )
+
+    def pose_only(self) -> PoseOnlyView:
+        """Every hand with at least ``min_visible`` visible keypoints (whatever ``hands`` says),
+        as pose-only samples; reads no image."""
+        rows, sides = np.nonzero(self._visible.sum(axis=2) >= self.min_visible)
+        return PoseOnlyView(self._xyz_mm[rows, sides], sides == 0)
 
     def _left_is_dominant(self, sample_id: int) -> bool:
         path = require_file(self.folder / "mask" / f"{sample_id:05d}.png", "RHD's segmentation mask")

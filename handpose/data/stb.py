@@ -39,7 +39,15 @@ import cv2
 import numpy as np
 
 from handpose import skeleton
-from handpose.data.public import DEFAULT_CROP_SIZE, check_split, labelled_sample, project, read_rgb, require_file
+from handpose.data.public import (
+    DEFAULT_CROP_SIZE,
+    PoseOnlyView,
+    check_split,
+    labelled_sample,
+    project,
+    read_rgb,
+    require_file,
+)
 from handpose.data.sample import HandSample
 from handpose.errors import InputError, MissingDependencyError
 
@@ -100,6 +108,10 @@ class STBDataset:
         frame = i - int(self._starts[seq])
         image = read_rgb(self._folders[seq] / f"SK_color_{frame}.png")
         return labelled_sample(image, self._joints_mm[i], self._keypoints_px[i], COLOR_INTRINSICS, True, self.size)
+
+    def pose_only(self) -> PoseOnlyView:
+        """All labelled hands as pose-only samples; reads no image."""
+        return PoseOnlyView(self._joints_mm, np.ones(len(self), bool))
 
 
 def _image_folder(root: Path, seq: str) -> Path:
