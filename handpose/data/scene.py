@@ -26,9 +26,13 @@ UPRIGHT_PALM_VIEW: Final = np.stack([[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.
 _SKIN_LIGHT: Final = np.array([0.80, 0.52, 0.38])
 _SKIN_DARK: Final = np.array([0.075, 0.035, 0.018])
 _PALM_TINT: Final = np.array([0.75, 0.45, 0.36])
-#: a joint is visible when no surface lies more than this (times the hand scale) in front of it;
-#: joints sit inside the finger, about a finger radius behind its surface.
-VISIBILITY_TOLERANCE_MM: Final = 13.0
+#: (21,) a joint is visible when no surface lies more than this (times the hand scale) in front of
+#: it. Joints sit inside the hand: finger joints ~5-12 mm behind the skin, the MCPs up to ~20 mm
+#: behind the palm's skin, the wrist label and thumb CMC ~30 mm inside the heel of the hand.
+VISIBILITY_TOLERANCE_MM: Final = np.array(
+    [33.0, 28.0, 18.0, 14.0, 14.0, 23.0, 14.0, 14.0, 14.0, 23.0, 14.0, 14.0, 14.0, 23.0, 14.0, 14.0, 14.0,
+     23.0, 14.0, 14.0, 14.0]
+)
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,7 @@ _DEFAULT_LIGHTING: Final = Lighting(
 
 def joint_visibility(rendering: Rendering, joints_mm: np.ndarray, keypoints_px: np.ndarray, scale: float) -> np.ndarray:
     """(21,) bool: the joint projects inside the image and no surface is in front of it by more
-    than :data:`VISIBILITY_TOLERANCE_MM` x ``scale`` (depth-buffer test)."""
+    than its :data:`VISIBILITY_TOLERANCE_MM` x ``scale`` (depth-buffer test)."""
     surface = rendering.depth_mm_at(keypoints_px)
     h, w = rendering.depth01.shape
     inside = (keypoints_px[:, 0] > -0.5) & (keypoints_px[:, 0] < w - 0.5) & (keypoints_px[:, 1] > -0.5) & (
