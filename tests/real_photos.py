@@ -33,3 +33,20 @@ def load_rgb(relative: str) -> np.ndarray:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     assert bgr is not None, f"unreadable photo {path}"
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def real_hand_crops(size: int) -> np.ndarray:
+    """float32 (N, 3, size, size) RGB crops in [0, 1] of the hands MediaPipe finds in :data:`ONE_HAND_PHOTOS`,
+    cut as the pipeline cuts them (square box around the keypoints, left-looking hands mirrored)."""
+    from handpose.detect.crop import crop_from_keypoints
+    from handpose.detect.detector import HandDetector, appears_left
+
+    crops = []
+    with HandDetector(mode="image", num_hands=1) as detector:
+        for photo in ONE_HAND_PHOTOS:
+            rgb = load_rgb(photo)
+            for box in detector.detect(rgb):
+                transform = crop_from_keypoints(box.keypoints_px, size, mirrored=appears_left(box.handedness, False))
+                crops.append(transform.warp(rgb).transpose(2, 0, 1).astype(np.float32) / 255.0)
+    assert crops, "MediaPipe found no hand in the real photos"
+    return np.ascontiguousarray(np.stack(crops))

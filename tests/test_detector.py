@@ -7,7 +7,7 @@ import pytest
 
 from handpose.detect.detector import HandDetector, appears_left
 from handpose.errors import InputError
-from real_photos import ONE_HAND_PHOTOS, load_rgb
+from tests.real_photos import ONE_HAND_PHOTOS, load_rgb
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,94 @@
+"""One interface for every inference engine: float32 crops (N, 3, S, S) -> :class:`ModelOutputs`.
+
+Implementations: ``torch`` (:mod:`handpose.infer.torch_backend`), ``onnxruntime``
+(:mod:`handpose.infer.ort_backend`), ``tensorrt`` (:mod:`handpose.infer.tensorrt_backend`).
+Each preallocates its buffers for batches of 1..``max_batch`` when it is built; :meth:`Backend.run`
+allocates nothing large and returns views into those buffers, valid until the next ``run``.
+:func:`create_backend` builds one by name, importing only the engine it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+
+from handpose.errors import InputError
+
+if TYPE_CHECKING:
+    from handpose.model.hand_model import HandModel
+
+BackendName = Literal["onnxruntime", "torch", "tensorrt"]
+BACKEND_NAMES: tuple[BackendName, ...] = ("onnxruntime", "torch", "tensorrt")
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """The model's predictions for N crops, host float32 arrays.
+
+    Attributes:
+        pose_norm: (N, 21, 3) normalised 3D pose (right-hand frame, unit = middle MCP->PIP bone).
+        keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
+        presence: (N,) hand-presence probability in [0, 1].
+    """
+
+    pose_norm: np.ndarray
+    keypoints_crop_px: np.ndarray
+    presence: np.ndarray
+
+
+class Backend(Protocol):
+    """An inference engine for one model at input size ``input_size`` and batches up to ``max_batch``."""
+
+    name: str
+    input_size: int
+    max_batch: int
+
+    def run(self, images: np.ndarray) -> ModelOutputs:
+        """Predict for float32 (N, 3, S, S) RGB crops in [0, 1], 1 <= N <= max_batch (C-contiguous)."""
+        ...
+
+    def close(self) -> None:
+        """Release the engine's resources."""
+        ...
+
+
+def check_images(images: np.ndarray, input_size: int, max_batch: int) -> int:
+    """Raise InputError unless ``images`` is a C-contiguous float32 (N, 3, S, S) array with 1 <= N <= max_batch; returns N."""
+    s = input_size
+    if not isinstance(images, np.ndarray) or images.dtype != np.float32:
+        got = images.dtype if isinstance(images, np.ndarray) else type(images).__name__
+        raise InputError(f"images: float32 numpy array (N, 3, {s}, {s}) expected, got {got}")
+    if images.ndim != 4 or images.shape[1:] != (3, s, s):
+        raise InputError(f"images: shape (N, 3, {s}, {s}) RGB expected, got {images.shape}")
+    n = images.shape[0]
+    if not 1 <= n <= max_batch:
+        raise InputError(f"images: batch of 1..{max_batch} expected, got {n}")
+    if not images.flags.c_contiguous:
+        raise InputError("images: a C-contiguous array expected")
+    return n
+
+
+def create_backend(name: BackendName, model: HandModel, max_batch: int = 8, threads: int = 0) -> Backend:
+    """Build backend ``name`` for ``model`` (exporting ONNX in memory where the engine needs it).
+
+    ``threads`` (0 = the engine's default) sets ONNX Runtime's intra-op threads and torch's CPU threads.
+    """
+    if max_batch < 1:
+        raise InputError(f"max_batch >= 1 expected, got {max_batch}")
+    if name == "torch":
+        from handpose.infer.torch_backend import TorchBackend
+
+        return TorchBackend(model, max_batch=max_batch, threads=threads)
+    if name == "onnxruntime":
+        from handpose.infer.export import export_onnx
+        from handpose.infer.ort_backend import OrtBackend
+
+        return OrtBackend(export_onnx(model), model.config.input_size, max_batch=max_batch, threads=threads)
+    if name == "tensorrt":
+        from handpose.infer.export import export_onnx
+        from handpose.infer.tensorrt_backend import TensorRTBackend
+
+        return TensorRTBackend(export_onnx(model), model.config.input_size, max_batch=max_batch)
+    raise InputError(f"backend must be one of {BACKEND_NAMES}, got {name!r}")
