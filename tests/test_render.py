@@ -69,3 +69,19 @@ def test_bad_inputs(renderer):
                                                                     np.zeros((3, 3)))], LIGHT)
     with pytest.raises(InputError, match="faces"):
         renderer.add_mesh(np.array([[0, 1, 5]]), 3)
+
+
+def test_two_renderers_in_one_process_do_not_interfere(renderer):
+    """Each renderer makes its own GL context current: interleaved use gives the same images."""
+    K = np.array([[150.0, 0.0, 80.0], [0.0, 150.0, 60.0], [0.0, 0.0, 1.0]])
+    background = np.zeros((H, W, 3), np.uint8)
+    draw = _box(renderer, np.array([0.0, 0.0, 400.0]), 30.0)
+    alone = renderer.render(K, background, [draw], LIGHT)
+    other = Renderer(64, 48)
+    other_box = _box(other, np.array([0.0, 0.0, 300.0]), 10.0)
+    other.render(np.array([[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]), np.zeros((48, 64, 3), np.uint8), [other_box],
+                 LIGHT)
+    again = renderer.render(K, background, [draw], LIGHT)
+    other.release()
+    np.testing.assert_array_equal(again.rgb, alone.rgb)
+    np.testing.assert_array_equal(again.depth01, alone.depth01)

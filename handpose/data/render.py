@@ -190,16 +190,17 @@ class Renderer:
         self.width, self.height = int(width), int(height)
         self._ctx = moderngl.create_standalone_context(backend="egl")
         ctx = self._ctx
-        self._fbo = ctx.framebuffer(
-            color_attachments=[ctx.renderbuffer((self.width, self.height), 3)],
-            depth_attachment=ctx.depth_renderbuffer((self.width, self.height)),
-        )
-        self._prog = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
-        self._bg_prog = ctx.program(vertex_shader=_BG_VERTEX_SHADER, fragment_shader=_BG_FRAGMENT_SHADER)
-        quad = np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4")
-        self._bg_vao = ctx.vertex_array(self._bg_prog, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")])
-        self._bg_tex = ctx.texture((self.width, self.height), 3)
-        self._bg_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        with ctx:  # several renderers may live in one process: make this context current
+            self._fbo = ctx.framebuffer(
+                color_attachments=[ctx.renderbuffer((self.width, self.height), 3)],
+                depth_attachment=ctx.depth_renderbuffer((self.width, self.height)),
+            )
+            self._prog = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+            self._bg_prog = ctx.program(vertex_shader=_BG_VERTEX_SHADER, fragment_shader=_BG_FRAGMENT_SHADER)
+            quad = np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4")
+            self._bg_vao = ctx.vertex_array(self._bg_prog, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")])
+            self._bg_tex = ctx.texture((self.width, self.height), 3)
+            self._bg_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._meshes: list[tuple[object, object, int, np.ndarray]] = []
         self._moderngl = moderngl
 
@@ -209,9 +210,10 @@ class Renderer:
         if faces.ndim != 2 or faces.shape[1] != 3 or faces.max() >= n_vertices:
             raise InputError(f"faces (F, 3) indexing {n_vertices} vertices expected, got {faces.shape}")
         ctx = self._ctx
-        vbo = ctx.buffer(reserve=n_vertices * 9 * 4, dynamic=True)
-        ibo = ctx.buffer(faces.astype("i4").tobytes())
-        vao = ctx.vertex_array(self._prog, [(vbo, "3f 3f 3f", "in_pos", "in_normal", "in_color")], index_buffer=ibo)
+        with ctx:
+            vbo = ctx.buffer(reserve=n_vertices * 9 * 4, dynamic=True)
+            ibo = ctx.buffer(faces.astype("i4").tobytes())
+            vao = ctx.vertex_array(self._prog, [(vbo, "3f 3f 3f", "in_pos", "in_normal", "in_color")], index_buffer=ibo)
         staging = np.empty((n_vertices, 9), dtype="f4")
         self._meshes.append((vao, vbo, n_vertices, staging))
         return len(self._meshes) - 1
@@ -223,38 +225,40 @@ class Renderer:
             raise InputError(f"background ({self.height}, {self.width}, 3) uint8 RGB expected, "
                              f"got {background_rgb.shape} {background_rgb.dtype}")
         ctx, mgl = self._ctx, self._moderngl
-        self._fbo.use()
-        self._fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-        self._bg_tex.write(np.ascontiguousarray(background_rgb).tobytes())
-        ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE)
-        self._bg_tex.use(0)
-        self._bg_vao.render(mgl.TRIANGLE_STRIP)
-        ctx.enable(mgl.DEPTH_TEST)
-        prog = self._prog
-        prog["proj"].write(projection_matrix(K, self.width, self.height).T.astype("f4").tobytes())
-        prog["ambient"].value = tuple(float(x) for x in lighting.ambient)
-        prog["light_dir"].write(np.asarray(lighting.directions, "f4").tobytes())
-        prog["light_color"].write(np.asarray(lighting.colors, "f4").tobytes())
-        for draw in meshes:
-            vao, vbo, n_vertices, staging = self._meshes[draw.mesh_id]
-            if draw.vertices_mm.shape != (n_vertices, 3):
-                raise InputError(f"mesh {draw.mesh_id}: vertices ({n_vertices}, 3) expected, "
-                                 f"got {draw.vertices_mm.shape}")
-            staging[:, 0:3] = draw.vertices_mm
-            staging[:, 3:6] = draw.normals
-            staging[:, 6:9] = draw.albedo
-            vbo.write(staging.tobytes())
-            prog["specular"].value = draw.material.specular
-            prog["shininess"].value = draw.material.shininess
-            prog["wrap"].value = draw.material.wrap
-            vao.render(mgl.TRIANGLES)
-        rgb = np.frombuffer(self._fbo.read(components=3, alignment=1), np.uint8)
-        rgb = rgb.reshape(self.height, self.width, 3)
-        depth = np.frombuffer(self._fbo.read(attachment=-1, components=1, dtype="f4", alignment=1), np.float32)
+        with ctx:
+            self._fbo.use()
+            self._fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
+            self._bg_tex.write(np.ascontiguousarray(background_rgb).tobytes())
+            ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE)
+            self._bg_tex.use(0)
+            self._bg_vao.render(mgl.TRIANGLE_STRIP)
+            ctx.enable(mgl.DEPTH_TEST)
+            prog = self._prog
+            prog["proj"].write(projection_matrix(K, self.width, self.height).T.astype("f4").tobytes())
+            prog["ambient"].value = tuple(float(x) for x in lighting.ambient)
+            prog["light_dir"].write(np.asarray(lighting.directions, "f4").tobytes())
+            prog["light_color"].write(np.asarray(lighting.colors, "f4").tobytes())
+            for draw in meshes:
+                vao, vbo, n_vertices, staging = self._meshes[draw.mesh_id]
+                if draw.vertices_mm.shape != (n_vertices, 3):
+                    raise InputError(f"mesh {draw.mesh_id}: vertices ({n_vertices}, 3) expected, "
+                                     f"got {draw.vertices_mm.shape}")
+                staging[:, 0:3] = draw.vertices_mm
+                staging[:, 3:6] = draw.normals
+                staging[:, 6:9] = draw.albedo
+                vbo.write(staging.tobytes())
+                prog["specular"].value = draw.material.specular
+                prog["shininess"].value = draw.material.shininess
+                prog["wrap"].value = draw.material.wrap
+                vao.render(mgl.TRIANGLES)
+            rgb = np.frombuffer(self._fbo.read(components=3, alignment=1), np.uint8)
+            rgb = rgb.reshape(self.height, self.width, 3)
+            depth = np.frombuffer(self._fbo.read(attachment=-1, components=1, dtype="f4", alignment=1), np.float32)
         return Rendering(rgb=rgb, depth01=depth.reshape(self.height, self.width))
 
     def release(self) -> None:
-        """Free the GL context."""
+        """Free the GL context (made current first; each renderer makes its own current again)."""
+        self._ctx.__enter__()
         self._ctx.release()
 
 
