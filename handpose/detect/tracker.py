@@ -1,0 +1,149 @@
+"""Hand tracking between detections: the next frame's crop comes from this frame's predicted keypoints.
+
+MediaPipe (:class:`handpose.detect.detector.HandDetector`) runs only when it must:
+
+* there is no tracked hand (start, or every hand was lost);
+* a hand was lost on the previous frame: the model's presence fell below ``presence_threshold``,
+  or its predicted keypoints left the frame or shrank below ``min_box_px``;
+* every ``redetect_every`` frames, to pick up hands that entered the view.
+
+On the other (steady-state) frames each tracked hand's box is placed from the keypoints the model
+predicted for it on the previous frame, smoothed by a light One Euro filter (:data:`CROP_SMOOTHING`)
+so the crop does not jitter with the predictions. Detections keep the id of the tracked hand of
+the same side nearest to them, so downstream per-hand state (output smoothing) carries over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+
+from handpose.detect.crop import square_box
+from handpose.detect.detector import HandDetector
+from handpose.errors import InputError
+from handpose.filters import OneEuroFilter, OneEuroParams
+from handpose.types import HandBox, Handedness
+
+#: smoothing of the keypoints that place the next crop: light, so a moving hand stays in its crop
+CROP_SMOOTHING: Final = OneEuroParams(min_cutoff_hz=3.0, beta=0.05)
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """When to run the detector.
+
+    Attributes:
+        redetect_every: run the detector at least every this many frames (1 = every frame).
+        presence_threshold: a tracked hand whose model presence falls below this is lost.
+        min_box_px: a tracked hand whose keypoint box side (px, margin included) is smaller is lost.
+    """
+
+    redetect_every: int = 30
+    presence_threshold: float = 0.5
+    min_box_px: float = 24.0
+
+    def __post_init__(self) -> None:
+        if self.redetect_every < 1:
+            raise InputError(f"redetect_every >= 1 expected, got {self.redetect_every}")
+        if not 0.0 <= self.presence_threshold <= 1.0:
+            raise InputError(f"presence_threshold in [0, 1] expected, got {self.presence_threshold}")
+
+
+@dataclass(frozen=True)
+class TrackedHand:
+    """A hand to crop this frame: its box and the id of its track (stable while the hand is tracked)."""
+
+    track_id: int
+    box: HandBox
+
+
+@dataclass
+class _Track:
+    track_id: int
+    handedness: Handedness
+    keypoints_px: np.ndarray
+    score: float
+    crop_filter: OneEuroFilter
+
+
+class HandTracker:
+    """Decides per frame where the hands are: from the detector, or from the last predictions.
+
+    Per frame: :meth:`hands` (boxes to crop), then :meth:`update` with the model's predictions.
+    """
+
+    def __init__(self, detector: HandDetector, config: TrackerConfig = TrackerConfig()) -> None:
+        self.detector = detector
+        self.config = config
+        self._tracks: list[_Track] = []
+        self._since_detection = 0
+        self._lost = False
+        self._next_id = 0
+
+    @property
+    def detector_calls(self) -> int:
+        return self.detector.calls
+
+    def reset(self) -> None:
+        """Forget all tracks: the next frame runs the detector."""
+        self._tracks = []
+        self._lost = False
+
+    def hands(self, rgb: np.ndarray, timestamp_s: float) -> list[TrackedHand]:
+        """The hands to crop in this (H, W, 3) uint8 RGB frame (detector run if needed)."""
+        self._since_detection += 1
+        source: Literal["detector", "tracker"]
+        if not self._tracks or self._lost or self._since_detection >= self.config.redetect_every:
+            self._adopt(self.detector.detect(rgb, timestamp_s), timestamp_s)
+            self._since_detection = 0
+            self._lost = False
+            source = "detector"
+        else:
+            source = "tracker"
+        return [
+            TrackedHand(t.track_id, HandBox(t.keypoints_px, t.handedness, t.score, source))
+            for t in self._tracks
+        ]
+
+    def update(self, track_id: int, keypoints_px: np.ndarray, presence: float, frame_size: tuple[int, int],
+               timestamp_s: float) -> bool:
+        """Feed the model's prediction for one tracked hand; returns False (and drops it) if it is lost.
+
+        Args:
+            keypoints_px: (21, 2) predicted keypoints in frame px.
+            presence: the model's presence score.
+            frame_size: (width, height) of the frame in px.
+        """
+        track = next((t for t in self._tracks if t.track_id == track_id), None)
+        if track is None:
+            raise InputError(f"unknown track id {track_id}; ids come from hands() of the same frame")
+        centre, side = square_box(keypoints_px)
+        width, height = frame_size
+        inside = 0.0 <= centre[0] < width and 0.0 <= centre[1] < height
+        if presence < self.config.presence_threshold or side < self.config.min_box_px or not inside:
+            self._tracks.remove(track)
+            self._lost = True
+            return False
+        track.keypoints_px = track.crop_filter(keypoints_px, timestamp_s)
+        track.score = float(presence)
+        return True
+
+    def _adopt(self, boxes: list[HandBox], timestamp_s: float) -> None:
+        """Replace the tracks by fresh detections, keeping the id of the nearest same-side track."""
+        previous = list(self._tracks)
+        self._tracks = []
+        for box in boxes:
+            centre = square_box(box.keypoints_px)[0]
+            same_side = [t for t in previous if t.handedness == box.handedness]
+            if same_side:
+                match = min(same_side, key=lambda t: float(np.linalg.norm(square_box(t.keypoints_px)[0] - centre)))
+                previous.remove(match)
+                track_id = match.track_id
+            else:
+                track_id = self._next_id
+                self._next_id += 1
+            crop_filter = OneEuroFilter(CROP_SMOOTHING)
+            crop_filter(box.keypoints_px, timestamp_s)
+            self._tracks.append(_Track(track_id, box.handedness, box.keypoints_px, box.score, crop_filter))
