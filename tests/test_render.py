@@ -17,7 +17,7 @@ W, H = 160, 120
 @pytest.fixture(scope="module")
 def renderer():
     try:
-        r = Renderer(W, H)
+        r = Renderer(W, H, samples=1)  # exact coverage: a pixel is drawn iff its centre is covered
     except Exception as exc:  # no EGL on this machine
         pytest.skip(f"no headless OpenGL: {exc}")
     yield r

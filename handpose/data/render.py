@@ -178,9 +178,14 @@ def projection_matrix(K: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 class Renderer:
-    """An offscreen W x H render target with registered mesh topologies. Not thread-safe."""
+    """An offscreen W x H render target with registered mesh topologies. Not thread-safe.
 
-    def __init__(self, width: int, height: int) -> None:
+    ``samples`` > 1 draws with that many samples per pixel (MSAA, anti-aliased edges) and resolves
+    before reading back; the depth read back is then one sample's (edge pixels: nearest surface
+    or background).
+    """
+
+    def __init__(self, width: int, height: int, samples: int = 4) -> None:
         try:
             import moderngl
         except ImportError as exc:
@@ -191,9 +196,13 @@ class Renderer:
         self._ctx = moderngl.create_standalone_context(backend="egl")
         ctx = self._ctx
         with ctx:  # several renderers may live in one process: make this context current
-            self._fbo = ctx.framebuffer(
-                color_attachments=[ctx.renderbuffer((self.width, self.height), 3)],
-                depth_attachment=ctx.depth_renderbuffer((self.width, self.height)),
+            size = (self.width, self.height)
+            self._fbo = ctx.framebuffer(color_attachments=[ctx.renderbuffer(size, 3)],
+                                        depth_attachment=ctx.depth_renderbuffer(size))
+            samples = min(int(samples), ctx.max_samples)
+            self._draw_fbo = self._fbo if samples <= 1 else ctx.framebuffer(
+                color_attachments=[ctx.renderbuffer(size, 3, samples=samples)],
+                depth_attachment=ctx.depth_renderbuffer(size, samples=samples),
             )
             self._prog = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
             self._bg_prog = ctx.program(vertex_shader=_BG_VERTEX_SHADER, fragment_shader=_BG_FRAGMENT_SHADER)
@@ -226,8 +235,8 @@ class Renderer:
                              f"got {background_rgb.shape} {background_rgb.dtype}")
         ctx, mgl = self._ctx, self._moderngl
         with ctx:
-            self._fbo.use()
-            self._fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
+            self._draw_fbo.use()
+            self._draw_fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
             self._bg_tex.write(np.ascontiguousarray(background_rgb).tobytes())
             ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE)
             self._bg_tex.use(0)
@@ -251,6 +260,8 @@ class Renderer:
                 prog["shininess"].value = draw.material.shininess
                 prog["wrap"].value = draw.material.wrap
                 vao.render(mgl.TRIANGLES)
+            if self._draw_fbo is not self._fbo:
+                ctx.copy_framebuffer(self._fbo, self._draw_fbo)
             rgb = np.frombuffer(self._fbo.read(components=3, alignment=1), np.uint8)
             rgb = rgb.reshape(self.height, self.width, 3)
             depth = np.frombuffer(self._fbo.read(attachment=-1, components=1, dtype="f4", alignment=1), np.float32)

@@ -187,7 +187,7 @@ def random_appearance(rng: np.random.Generator, forearm_prob: float = 0.95, slee
     tone = rng.random()
     skin = np.exp((1 - tone) * np.log(_SKIN_LIGHT) + tone * np.log(_SKIN_DARK))
     skin = np.clip(skin * np.exp(rng.normal(scale=0.08, size=3)), 0.005, 0.95)
-    palm = skin + (0.25 + 0.35 * tone) * (_PALM_TINT * rng.uniform(0.5, 1.0) - skin).clip(0.0)
+    palm = skin + (0.1 + 0.3 * tone) * (_PALM_TINT * rng.uniform(0.4, 0.8) - skin).clip(0.0)
     has_sleeve = rng.random() < sleeve_prob
     return Appearance(
         skin=skin,
@@ -227,7 +227,7 @@ class SceneRenderer:
             rig = load_rig(side)
             self._hand_mesh[side] = self.renderer.add_mesh(rig.faces, len(rig.vertices_mm))
             back = rig.rest_global[0, :3, 1]  # wrist-local +Y (back of the hand) in the model frame
-            self._palm_weight[side] = np.clip(-1.5 * rig.normals @ back, 0.0, 1.0)[:, None]
+            self._palm_weight[side] = np.clip(-2.0 * rig.normals @ back - 0.4, 0.0, 1.0)[:, None]
         self._arm_mesh = self.renderer.add_mesh(forearm_mesh.forearm_faces(), forearm_mesh.NUM_VERTICES)
         self._prim_mesh = [self.renderer.add_mesh(p.faces, len(p.vertices)) for p in PRIMITIVES]
 

@@ -140,7 +140,7 @@ class SyntheticHandSource:
         if rng.random() < cfg.occluder_prob:
             for _ in range(rng.integers(1, 3)):
                 target = hand.joints_mm[rng.integers(21)]
-                occluders.append(random_occluder(rng, target, 40.0 * spec.scale))
+                occluders.append(random_occluder(rng, target, 25.0 * spec.scale))
         background = self._backgrounds.sample(rng, window, window)
         rendering = self._scene.render(K, background, [hand], occluders, random_lighting(rng), draw_hands=not negative)
         visible = (np.zeros(21, bool) if negative
