@@ -141,3 +141,11 @@ def test_bad_inputs(tmp_path):
         forward_kinematics(load_rig("right"), np.zeros((21, 3, 3)))
     with pytest.raises(InputError, match="angle name"):
         hand_poses.articulation(index_knuckle=3.0)
+
+
+def test_pinch_and_ok_bring_thumb_and_index_tips_together():
+    rig = load_rig("right")
+    for name, apart in [("pinch", False), ("ok", False), ("open_palm", True)]:
+        positions = forward_kinematics(rig, hand_poses.local_rotations(rig, hand_poses.GESTURES[name]))[:, :3, 3]
+        gap = np.linalg.norm(positions[4] - positions[9])  # WebXR thumb tip, index tip
+        assert (gap > 60.0) if apart else (gap < 20.0), (name, gap)

@@ -10,7 +10,7 @@ Camera frame: OpenCV (x right, y down, z forward), mm; images RGB uint8; 2D in p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -25,10 +25,13 @@ from handpose.data.scene import (
     HandSpec,
     PosedHand,
     SceneRenderer,
+    hand_joints,
     joint_visibility,
+    placement_on_ray,
     pose_hand,
     project,
     random_appearance,
+    random_hand_spec,
     random_lighting,
 )
 from handpose.errors import InputError
@@ -117,6 +120,17 @@ def hand_spec(side: Side, articulation: np.ndarray, wrist_mm: np.ndarray, yaw_de
                                     sleeve_from_mm=60.0, sleeve=np.array([0.08, 0.12, 0.25]))
     return HandSpec(side=side, articulation=np.asarray(articulation, np.float64), scale=scale, rotation=rotation,
                     wrist_mm=np.asarray(wrist_mm, np.float64), wrist_bend=np.zeros(2), appearance=look)
+
+
+def random_frame(renderer: FrameRenderer, rng: np.random.Generator, K: np.ndarray | None = None,
+                 distance_mm: tuple[float, float] = (300.0, 650.0), max_off_axis_deg: float = 18.0) -> SyntheticFrame:
+    """One random hand (pose, side, orientation, skin, sleeve, light, background) in a full frame,
+    from the same distributions as the training crops (``handpose.data.scene``), with a forearm."""
+    K = default_intrinsics(renderer.width, renderer.height) if K is None else K
+    spec = random_hand_spec(rng, forearm_prob=1.0)
+    shift = placement_on_ray(rng, hand_joints(spec), distance_mm, max_off_axis_deg)
+    spec = replace(spec, wrist_mm=spec.wrist_mm + shift)
+    return renderer.render([spec], K, renderer.background(rng), random_lighting(rng))
 
 
 def hand_sequence(n_frames: int, fps: float = 30.0, seed: int = 0, width: int = 640, height: int = 480,
