@@ -1,0 +1,241 @@
+"""The per-frame engine: ``HandPosePipeline(config)(frame) -> list[HandPose]``.
+
+Stages per frame (timed in :class:`handpose.types.StageTimings`):
+
+1. detect - :class:`handpose.detect.tracker.HandTracker`: MediaPipe on the first frame, after a loss
+   and every ``redetect_every`` frames; otherwise boxes from the previous predictions;
+2. crop - square crop around each hand (left-looking hands mirrored) into a preallocated batch;
+3. model - one backend call for all hands (ONNX Runtime, torch or TensorRT);
+4. lift - 2D keypoints back to frame px; camera-space joints in mm from the normalised pose, the
+   hand size and the intrinsics (translation from the 2D keypoints, or from the depth image);
+5. smooth - One Euro filters per tracked hand on the 2D keypoints, the normalised pose and the
+   translation (optional).
+
+Everything that costs time to set up (model, ONNX export, sessions, MediaPipe, intrinsics file,
+buffers) happens in the constructor; a frame only does the work above. Intrinsics: the calibration
+file, rescaled to the frame size, or :meth:`CameraIntrinsics.default_for` the frame size (computed
+again only when the frame size changes).
+
+Handedness and mirroring follow :mod:`handpose.detect.detector`: ``HandPose.handedness`` is the
+person's actual hand; with ``mirrored_input`` the frames are selfie-mirrored and 3D is in the frame
+of that mirrored image.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from handpose import skeleton
+from handpose.calibration import CameraIntrinsics
+from handpose.detect.crop import crop_from_keypoints
+from handpose.detect.detector import DEFAULT_MODEL_PATH, DetectorMode, HandDetector, appears_left
+from handpose.detect.tracker import HandTracker, TrackerConfig
+from handpose.errors import InputError
+from handpose.filters import MILLIMETRE_DEFAULTS, NORMALISED_DEFAULTS, PIXEL_DEFAULTS, OneEuroFilter
+from handpose.infer.backend import BACKEND_NAMES, Backend, BackendName, create_backend
+from handpose.lift import DEFAULT_HAND_SIZE_MM, solve_translation, translation_from_depth
+from handpose.types import Frame, HandPose, StageTimings
+
+if TYPE_CHECKING:
+    from handpose.model.hand_model import HandModel
+
+#: frame interval assumed when timestamps do not increase (e.g. a folder of stills), seconds
+FALLBACK_FRAME_INTERVAL_S = 1.0 / 30.0
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything the pipeline needs; fixed for its lifetime.
+
+    Attributes:
+        backend: "onnxruntime" (default, fastest on the CPU), "torch" or "tensorrt".
+        checkpoint: model weights; None = the default checkpoint (an untrained model with a warning
+            when it does not exist yet).
+        num_hands: most hands per frame (also the backend's batch size).
+        redetect_every: run MediaPipe at least every this many frames (video mode).
+        presence_threshold: tracked hands whose presence falls below are dropped and re-detected.
+        smoothing: One Euro smoothing of the outputs per tracked hand.
+        mirrored_input: frames are selfie-mirrored (see ``handpose.detect.detector``).
+        hand_size_mm: middle-finger MCP->PIP bone length of the user's hand (sets metric depth).
+        calibration: camera intrinsics file (``handpose.calibration``); None = default for the frame size.
+        detector_mode: "video" for streams (tracking), "image" for unrelated stills (MediaPipe every frame).
+        detector_model: MediaPipe ``hand_landmarker.task``.
+        use_depth: take the hand's depth from ``Frame.depth_mm`` when a frame has one.
+        threads: CPU threads of the backend (0 = its default).
+    """
+
+    backend: BackendName = "onnxruntime"
+    checkpoint: Path | None = None
+    num_hands: int = 2
+    redetect_every: int = 30
+    presence_threshold: float = 0.5
+    smoothing: bool = True
+    mirrored_input: bool = False
+    hand_size_mm: float = DEFAULT_HAND_SIZE_MM
+    calibration: Path | None = None
+    detector_mode: DetectorMode = "video"
+    detector_model: Path = field(default=DEFAULT_MODEL_PATH)
+    use_depth: bool = True
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKEND_NAMES:
+            raise InputError(f"backend must be one of {BACKEND_NAMES}, got {self.backend!r}")
+        if self.num_hands < 1:
+            raise InputError(f"num_hands >= 1 expected, got {self.num_hands}")
+        if not 10.0 <= self.hand_size_mm <= 100.0:
+            raise InputError(f"hand_size_mm (middle MCP->PIP bone) in 10..100 mm expected, got {self.hand_size_mm}")
+        if self.detector_mode not in ("video", "image"):
+            raise InputError(f"detector_mode must be 'video' or 'image', got {self.detector_mode!r}")
+        TrackerConfig(self.redetect_every, self.presence_threshold)  # validates both
+
+
+@dataclass
+class _HandFilters:
+    keypoints_px: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(PIXEL_DEFAULTS))
+    joints_norm: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(NORMALISED_DEFAULTS))
+    translation_mm: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(MILLIMETRE_DEFAULTS))
+
+
+def load_pipeline_model(checkpoint: Path | None) -> HandModel:
+    """The model of ``checkpoint``, or the default one (untrained, with a warning, if it is absent)."""
+    from handpose.model.checkpoint import load_default_model, load_model
+
+    return (load_default_model() if checkpoint is None else load_model(checkpoint)).eval()
+
+
+class HandPosePipeline:
+    """Frames in, hands out. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
+        self.config = config
+        model = load_pipeline_model(config.checkpoint)
+        self.input_size = model.config.input_size
+        self.backend: Backend = create_backend(config.backend, model, max_batch=config.num_hands,
+                                               threads=config.threads)
+        self.detector = HandDetector(config.detector_model, num_hands=config.num_hands, mode=config.detector_mode,
+                                     mirrored_input=config.mirrored_input)
+        redetect_every = 1 if config.detector_mode == "image" else config.redetect_every
+        self.tracker = HandTracker(self.detector, TrackerConfig(redetect_every, config.presence_threshold))
+        self._calibration = CameraIntrinsics.load(config.calibration) if config.calibration is not None else None
+        self._camera: CameraIntrinsics | None = None
+        s, n = self.input_size, config.num_hands
+        self._crops = np.zeros((n, s, s, 3), np.uint8)
+        self._batch = np.zeros((n, 3, s, s), np.float32)
+        self._filters: dict[int, _HandFilters] = {}
+        self._last_time = -np.inf
+        self.last_timings = StageTimings()
+
+    # ------------------------------------------------------------------ per frame
+
+    def __call__(self, frame: Frame) -> list[HandPose]:
+        """Hands in ``frame`` (RGB uint8 (H, W, 3); optional aligned depth in mm)."""
+        if not isinstance(frame, Frame):
+            raise InputError(f"a handpose.types.Frame (RGB uint8 (H, W, 3)) expected, got {type(frame).__name__}")
+        rgb = frame.rgb
+        height, width = rgb.shape[:2]
+        camera = self._camera_for(width, height)
+        now = frame.timestamp_s if frame.timestamp_s > self._last_time else self._last_time + FALLBACK_FRAME_INTERVAL_S
+        self._last_time = now
+
+        t0 = time.perf_counter()
+        hands = self.tracker.hands(rgb, now)[: self.config.num_hands]
+        t1 = time.perf_counter()
+        transforms = []
+        for i, hand in enumerate(hands):
+            transform = crop_from_keypoints(hand.box.keypoints_px, self.input_size,
+                                            mirrored=appears_left(hand.box.handedness, self.config.mirrored_input))
+            cv2.warpAffine(rgb, transform.matrix, (self.input_size, self.input_size), dst=self._crops[i],
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            np.multiply(self._crops[i].transpose(2, 0, 1), np.float32(1.0 / 255.0), out=self._batch[i])
+            transforms.append(transform)
+        t2 = time.perf_counter()
+        raw = []
+        if hands:
+            outputs = self.backend.run(self._batch[: len(hands)])
+        t3 = time.perf_counter()
+        for i, (hand, transform) in enumerate(zip(hands, transforms)):
+            presence = float(outputs.presence[i])
+            keypoints_px = transform.to_frame(outputs.keypoints_crop_px[i])
+            kept = self.tracker.update(hand.track_id, keypoints_px, presence, (width, height), now)
+            if not kept and hand.box.source == "tracker":
+                continue  # lost while tracked; a detector-found hand is reported even when unsure
+            raw.append((hand, presence, keypoints_px, outputs.pose_norm[i].astype(np.float64)))
+        poses_rel = []
+        translations = []
+        for hand, _, keypoints_px, pose_norm in raw:
+            left = appears_left(hand.box.handedness, self.config.mirrored_input)
+            pose_rel = skeleton.denormalize(pose_norm, self.config.hand_size_mm, is_left=left)
+            translation = None
+            if frame.depth_mm is not None and self.config.use_depth:
+                translation = translation_from_depth(keypoints_px, pose_rel, camera, frame.depth_mm)
+            if translation is None:
+                translation = solve_translation(keypoints_px, pose_rel, camera)
+            poses_rel.append(pose_rel)
+            translations.append(translation)
+        t4 = time.perf_counter()
+
+        results = []
+        live_ids = set()
+        for (hand, presence, keypoints_px, pose_norm), translation in zip(raw, translations):
+            if self.config.smoothing:
+                filters = self._filters.setdefault(hand.track_id, _HandFilters())
+                keypoints_px = filters.keypoints_px(keypoints_px, now)
+                pose_norm = filters.joints_norm(pose_norm, now)
+                translation = filters.translation_mm(translation[None], now)[0]
+                live_ids.add(hand.track_id)
+            left = appears_left(hand.box.handedness, self.config.mirrored_input)
+            joints_cam = skeleton.denormalize(pose_norm, self.config.hand_size_mm, translation, is_left=left)
+            results.append((hand.box.handedness, presence, keypoints_px, joints_cam, pose_norm))
+        for stale in set(self._filters) - live_ids:
+            del self._filters[stale]
+        t5 = time.perf_counter()
+
+        timings = StageTimings(detect_ms=(t1 - t0) * 1e3, crop_ms=(t2 - t1) * 1e3, model_ms=(t3 - t2) * 1e3,
+                               lift_ms=(t4 - t3) * 1e3, smooth_ms=(t5 - t4) * 1e3)
+        self.last_timings = timings
+        return [
+            HandPose(handedness=side, presence=presence, keypoints_px=kp.astype(np.float32),
+                     joints_cam_mm=cam.astype(np.float32), joints_norm=norm.astype(np.float32), timings=timings)
+            for side, presence, kp, cam, norm in results
+        ]
+
+    def _camera_for(self, width: int, height: int) -> CameraIntrinsics:
+        if self._camera is None or self._camera.size != (width, height):
+            if self._calibration is not None:
+                self._camera = self._calibration.scaled_to(width, height)
+            else:
+                self._camera = CameraIntrinsics.default_for(width, height)
+        return self._camera
+
+    # ------------------------------------------------------------------ lifetime
+
+    @property
+    def detector_calls(self) -> int:
+        """How many frames MediaPipe has processed so far."""
+        return self.detector.calls
+
+    def reset(self) -> None:
+        """Start a new sequence: forget tracks, filters and the last timestamp."""
+        self.tracker.reset()
+        self._filters.clear()
+        self._last_time = -np.inf
+
+    def close(self) -> None:
+        self.detector.close()
+        self.backend.close()
+
+    def __enter__(self) -> HandPosePipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["HandPosePipeline", "PipelineConfig", "load_pipeline_model"]

@@ -1,0 +1,135 @@
+"""HandPosePipeline end to end on real photos with real MediaPipe and ONNX Runtime / torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from handpose import skeleton
+from handpose.calibration import CameraIntrinsics
+from handpose.detect.detector import HandDetector
+from handpose.errors import InputError
+from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+from handpose.model import build_model
+from handpose.model.checkpoint import DEFAULT_CHECKPOINT, save_model
+from handpose.types import Frame
+from tests.real_photos import ONE_HAND_PHOTOS, load_rgb
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """The trained default model when it exists, else a seeded untrained one (deterministic)."""
+    if DEFAULT_CHECKPOINT.is_file():
+        return DEFAULT_CHECKPOINT
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "seeded.pt"
+    save_model(build_model(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return load_rgb(ONE_HAND_PHOTOS[2])
+
+
+def _video(rgb, n):
+    return [Frame(rgb, k, k / FPS) for k in range(n)]
+
+
+def test_hands_on_a_real_photo_have_consistent_outputs(checkpoint, photo):
+    config = PipelineConfig(checkpoint=checkpoint, num_hands=2, smoothing=False, presence_threshold=0.0)
+    with HandDetector(mode="image") as detector:
+        (expected,) = detector.detect(photo)
+    with HandPosePipeline(config) as pipeline:
+        (hand,) = pipeline(Frame(photo))
+    assert hand.handedness == expected.handedness
+    assert hand.keypoints_px.shape == (21, 2) and hand.joints_cam_mm.shape == (21, 3) and hand.joints_norm.shape == (21, 3)
+    assert all(a.dtype == np.float32 for a in (hand.keypoints_px, hand.joints_cam_mm, hand.joints_norm))
+    assert 0.0 <= hand.presence <= 1.0
+    # 3D camera joints = normalised pose x hand size, mirrored back for left hands, + the solved root
+    left = hand.handedness == "left"
+    rel = skeleton.denormalize(hand.joints_norm, config.hand_size_mm, is_left=left)
+    np.testing.assert_allclose(hand.joints_cam_mm - hand.joints_cam_mm[0], rel - rel[0], atol=1e-2)
+    t = hand.timings
+    assert t.detect_ms > 0 and t.model_ms > 0 and t.total_ms >= t.detect_ms + t.model_ms
+
+
+def test_calibration_file_sets_the_intrinsics(checkpoint, photo, tmp_path):
+    """The default intrinsics written to a file give identical hands; a longer focal length moves them away."""
+    height, width = photo.shape[:2]
+    default = CameraIntrinsics.default_for(width, height)
+    default.save(tmp_path / "same.json")
+    CameraIntrinsics(K=default.K * np.array([[1.5], [1.5], [1.0]]), width=width, height=height).save(tmp_path / "tele.json")
+    roots = {}
+    for name in (None, "same.json", "tele.json"):
+        config = PipelineConfig(checkpoint=checkpoint, num_hands=1, smoothing=False, presence_threshold=0.0,
+                                calibration=None if name is None else tmp_path / name)
+        with HandPosePipeline(config) as pipeline:
+            (hand,) = pipeline(Frame(photo))
+        roots[name] = hand.joints_cam_mm.astype(np.float64)
+    np.testing.assert_allclose(roots["same.json"], roots[None], atol=1e-3)
+    assert np.abs(roots["tele.json"] - roots[None]).max() > 1.0
+
+
+def test_detector_runs_only_when_needed(checkpoint, photo):
+    frames = _video(photo, 20)
+    tracking = PipelineConfig(checkpoint=checkpoint, num_hands=1, redetect_every=10, presence_threshold=0.0)
+    with HandPosePipeline(tracking) as pipeline:
+        for frame in frames:
+            pipeline(frame)
+        assert pipeline.detector_calls < len(frames) // 2  # steady-state frames skip MediaPipe
+        steady = pipeline.detector_calls
+    never_sure = PipelineConfig(checkpoint=checkpoint, num_hands=1, redetect_every=10, presence_threshold=1.0)
+    with HandPosePipeline(never_sure) as pipeline:
+        for frame in frames:
+            pipeline(frame)
+        assert pipeline.detector_calls == len(frames)  # presence always below 1: lost every frame
+    stills = PipelineConfig(checkpoint=checkpoint, num_hands=1, detector_mode="image", presence_threshold=0.0)
+    with HandPosePipeline(stills) as pipeline:
+        for frame in frames[:3]:
+            assert len(pipeline(frame)) == 1
+        assert pipeline.detector_calls == 3  # unrelated stills: MediaPipe every frame
+    assert steady >= 2  # frames 0 and 10 at least
+
+
+def test_backends_give_the_same_hands(checkpoint, photo):
+    results = {}
+    for backend in ("onnxruntime", "torch"):
+        config = PipelineConfig(checkpoint=checkpoint, backend=backend, num_hands=1, smoothing=False,
+                                presence_threshold=0.0)
+        with HandPosePipeline(config) as pipeline:
+            results[backend] = [pipeline(frame) for frame in _video(photo, 3)]
+    for a, b in zip(results["onnxruntime"], results["torch"]):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(x.keypoints_px, y.keypoints_px, atol=1e-2)
+            np.testing.assert_allclose(x.joints_norm, y.joints_norm, atol=1e-3)
+
+
+def test_blank_frames_bad_frames_reset(checkpoint, photo):
+    with HandPosePipeline(PipelineConfig(checkpoint=checkpoint)) as pipeline:
+        assert pipeline(Frame(np.zeros((480, 640, 3), np.uint8))) == []
+        assert pipeline(Frame(np.full((480, 640, 3), 255, np.uint8), 1, 1 / FPS)) == []
+        with pytest.raises(InputError, match="Frame"):
+            pipeline(np.zeros((480, 640, 3), np.uint8))  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="uint8"):
+            pipeline(Frame(np.zeros((480, 640, 3), np.float32)))
+        with pytest.raises(InputError, match=r"\(H, W, 3\)"):
+            pipeline(Frame(np.zeros((480, 640), np.uint8)))
+        calls = pipeline.detector_calls
+        pipeline(Frame(photo, 2, 2 / FPS))
+        pipeline.reset()
+        pipeline(Frame(photo, 0, 0.0))  # a new sequence may restart its clock
+        assert pipeline.detector_calls == calls + 2
+
+
+def test_bad_config():
+    with pytest.raises(InputError, match="backend"):
+        PipelineConfig(backend="openvino")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="hand_size_mm"):
+        PipelineConfig(hand_size_mm=470.0)
+    with pytest.raises(InputError, match="redetect_every"):
+        PipelineConfig(redetect_every=0)
