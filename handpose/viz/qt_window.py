@@ -1,0 +1,196 @@
+"""The live demo's PyQt5 window: camera view with the 2D overlay, an interactive 3D view, latency, toggles.
+
+Layout: the annotated camera image (RGB, drawn 1:1 or scaled down by :attr:`LiveWindow.view_scale`
+to fit) on the left; on the right a pyqtgraph ``GLViewWidget`` with the hands' 3D skeletons
+(drag to orbit, wheel to zoom) over a 10 cm grid, then labels with FPS, per-stage latency and
+the current settings, and buttons for the toggles. Keys: S smoothing, M mirroring, B backend,
+Space pause, Q or Esc quit. The window only displays: what a toggle does is the callback's
+business (see :class:`handpose.live.LiveSession`).
+
+3D view coordinates: camera-frame mm (x right, y down, z forward) are shown as GL
+``(x, z, -y)`` - depth runs into the screen and up is up - centred on the hands.
+Needs PyQt5, pyqtgraph and PyOpenGL (extra ``viewer``); OpenGL needs a display (Xvfb works).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from handpose.errors import MissingDependencyError
+from handpose.types import HandPose, StageTimings, check_rgb_frame
+from handpose.viz.draw import timing_lines
+from handpose.viz.skeleton3d import BONE_COLORS, BONE_PAIRS, JOINT_COLORS
+
+try:
+    import pyqtgraph.opengl as gl
+    from PyQt5 import QtCore, QtGui, QtWidgets
+except ImportError as _exc:  # pragma: no cover - exercised only where the extra is missing
+    raise MissingDependencyError(getattr(_exc, "name", None) or "PyQt5", "viewer", "The Qt window") from None
+
+#: largest camera view shown 1:1; bigger frames are scaled down to this width
+MAX_VIEW_WIDTH = 800
+#: how fast the 3D view's centre follows the hands (fraction per frame)
+CENTRE_FOLLOW = 0.2
+
+
+def camera_to_gl(joints_cam_mm: np.ndarray) -> np.ndarray:
+    """Camera-frame points (..., 3) mm -> GL view coordinates (x, z, -y)."""
+    joints = np.asarray(joints_cam_mm, dtype=np.float64)
+    return np.stack([joints[..., 0], joints[..., 2], -joints[..., 1]], axis=-1)
+
+
+class LiveWindow(QtWidgets.QMainWindow):
+    """The demo window.
+
+    Args:
+        actions: button label -> (key, callback) for the toggles, e.g.
+            ``{"Smoothing": ("S", session.toggle_smoothing)}``.
+        max_hands: hands drawn at most in the 3D view.
+        title: window title.
+    """
+
+    def __init__(
+        self,
+        actions: Mapping[str, tuple[str, Callable[[], None]]],
+        max_hands: int = 2,
+        title: str = "handpose - live",
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(title)
+        self.paused = False
+        self.quit_requested = False
+        self.view_scale = 1.0
+        self._frame_size: tuple[int, int] | None = None
+        self._qimage_buffer: np.ndarray | None = None
+
+        central = QtWidgets.QWidget()
+        layout = QtWidgets.QHBoxLayout(central)
+        self.camera_label = QtWidgets.QLabel()
+        self.camera_label.setAlignment(QtCore.Qt.AlignLeft | QtCore.Qt.AlignTop)
+        self.camera_label.setStyleSheet("background: #202020")
+        layout.addWidget(self.camera_label, 0, QtCore.Qt.AlignTop)
+
+        side = QtWidgets.QVBoxLayout()
+        self.view3d = gl.GLViewWidget()
+        self.view3d.setMinimumSize(360, 300)
+        self.view3d.setBackgroundColor((30, 30, 34))
+        grid = gl.GLGridItem()
+        grid.setSize(600, 600)
+        grid.setSpacing(100, 100)
+        self.view3d.addItem(grid)
+        self._grid = grid
+        self.view3d.setCameraPosition(distance=700, elevation=20, azimuth=-90)
+        self._centre: np.ndarray | None = None
+        self._bones = []
+        self._joints = []
+        bone_colors = np.concatenate([np.repeat(BONE_COLORS, 2, axis=0), np.ones((2 * len(BONE_PAIRS), 1))], axis=1)
+        joint_colors = np.concatenate([JOINT_COLORS, np.ones((21, 1))], axis=1)
+        for _ in range(max_hands):
+            bones = gl.GLLinePlotItem(pos=np.zeros((2 * len(BONE_PAIRS), 3)), color=bone_colors, width=4.0,
+                                      mode="lines", antialias=True)  # fmt: skip
+            joints = gl.GLScatterPlotItem(pos=np.zeros((21, 3)), color=joint_colors, size=12.0, pxMode=True)
+            bones.setVisible(False)
+            joints.setVisible(False)
+            self.view3d.addItem(bones)
+            self.view3d.addItem(joints)
+            self._bones.append(bones)
+            self._joints.append(joints)
+        side.addWidget(self.view3d, 1)
+
+        font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont)
+        self.latency_label = QtWidgets.QLabel()
+        self.latency_label.setFont(font)
+        self.settings_label = QtWidgets.QLabel()
+        self.settings_label.setFont(font)
+        side.addWidget(self.latency_label)
+        side.addWidget(self.settings_label)
+        buttons = QtWidgets.QHBoxLayout()
+        for text, (key, callback) in actions.items():
+            button = QtWidgets.QPushButton(f"{text} [{key}]")
+            button.setFocusPolicy(QtCore.Qt.NoFocus)
+            button.clicked.connect(callback)
+            buttons.addWidget(button)
+            QtWidgets.QShortcut(QtGui.QKeySequence(key), self, activated=callback)
+        pause = QtWidgets.QPushButton("Pause [Space]")
+        pause.setFocusPolicy(QtCore.Qt.NoFocus)
+        pause.clicked.connect(self.toggle_pause)
+        buttons.addWidget(pause)
+        QtWidgets.QShortcut(QtGui.QKeySequence("Space"), self, activated=self.toggle_pause)
+        for key in ("Q", "Esc"):
+            QtWidgets.QShortcut(QtGui.QKeySequence(key), self, activated=self.close)
+        side.addLayout(buttons)
+        layout.addLayout(side, 1)
+        self.setCentralWidget(central)
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.quit_requested = True
+        super().closeEvent(event)
+
+    def show_frame(
+        self,
+        image_rgb: np.ndarray,
+        hands: Sequence[HandPose],
+        timings: StageTimings,
+        fps: float,
+        settings: Mapping[str, str],
+    ) -> None:
+        """Display one frame: ``image_rgb`` (H, W, 3) uint8 RGB (already annotated), the hands in 3D,
+        latency and the current ``settings`` (name -> value)."""
+        check_rgb_frame(image_rgb, "image_rgb")
+        height, width = image_rgb.shape[:2]
+        if self._frame_size != (width, height):
+            self._frame_size = (width, height)
+            self.view_scale = min(1.0, MAX_VIEW_WIDTH / width)
+            self.camera_label.setFixedSize(round(width * self.view_scale), round(height * self.view_scale))
+            self._qimage_buffer = np.empty((height, width, 3), np.uint8)
+        assert self._qimage_buffer is not None
+        np.copyto(self._qimage_buffer, image_rgb)  # QImage borrows the memory: keep it alive and stable
+        qimage = QtGui.QImage(self._qimage_buffer.data, width, height, 3 * width, QtGui.QImage.Format_RGB888)
+        pixmap = QtGui.QPixmap.fromImage(qimage)
+        if self.view_scale != 1.0:
+            pixmap = pixmap.scaled(self.camera_label.size(), QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation)
+        self.camera_label.setPixmap(pixmap)
+        self._show_3d(hands)
+        self.latency_label.setText("\n".join(timing_lines(timings, fps)))
+        self.settings_label.setText("   ".join(f"{k}: {v}" for k, v in settings.items()) + ("   PAUSED" if self.paused else ""))
+
+    def _show_3d(self, hands: Sequence[HandPose]) -> None:
+        for slot, (bones, joints) in enumerate(zip(self._bones, self._joints, strict=True)):
+            visible = slot < len(hands)
+            bones.setVisible(visible)
+            joints.setVisible(visible)
+            if visible:
+                points = camera_to_gl(hands[slot].joints_cam_mm)
+                bones.setData(pos=points[BONE_PAIRS.ravel()])
+                joints.setData(pos=points)
+        if hands:
+            centre = np.mean([camera_to_gl(h.joints_cam_mm).mean(axis=0) for h in hands], axis=0)
+            self._centre = centre if self._centre is None else self._centre + CENTRE_FOLLOW * (centre - self._centre)
+            self.view3d.opts["center"] = QtGui.QVector3D(*self._centre)
+            self._grid.resetTransform()
+            self._grid.translate(self._centre[0], self._centre[1], self._centre[2] - 150.0)
+        self.view3d.update()
+
+    def frame_to_window(self, points_px: np.ndarray) -> np.ndarray:
+        """Map frame px (N, 2) to this window's px (as in :meth:`QWidget.grab`)."""
+        origin = self.camera_label.mapTo(self, QtCore.QPoint(0, 0))
+        return np.asarray(points_px, dtype=np.float64) * self.view_scale + [origin.x(), origin.y()]
+
+    def view3d_rect(self) -> tuple[int, int, int, int]:
+        """(x, y, width, height) of the 3D view in this window's px."""
+        origin = self.view3d.mapTo(self, QtCore.QPoint(0, 0))
+        return origin.x(), origin.y(), self.view3d.width(), self.view3d.height()
+
+    def screenshot_rgb(self) -> np.ndarray:
+        """The whole window as (H, W, 3) uint8 RGB (3D view included)."""
+        image = self.grab().toImage().convertToFormat(QtGui.QImage.Format_RGB888)
+        ptr = image.constBits()
+        ptr.setsize(image.byteCount())
+        rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
+        return rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).copy()

@@ -1,0 +1,149 @@
+"""Drawing and the 3D views, rendered for real: cv2 overlay, Open3D offscreen (EGL), the Qt window
+(pyqtgraph GL view) under Xvfb. Checks look for the finger colours at the joints' pixels."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handpose.calibration import CameraIntrinsics
+from handpose.errors import InputError
+from handpose.types import HandPose, StageTimings
+from handpose.viz.draw import JOINT_COLORS_RGB, annotate, draw_skeleton, timing_lines
+from tests.hand_fixtures import open_hand_mm
+
+W, H = 320, 240
+INTRINSICS = CameraIntrinsics.default_for(W, H)
+FINGER_TIPS = (4, 8, 12, 16, 20)
+
+
+def projected_hand(offset_mm=(0.0, 60.0, 0.0), handedness="right") -> HandPose:
+    """A hand whose 2D keypoints are the exact projection of its 3D joints through INTRINSICS."""
+    joints = open_hand_mm(400.0) + np.asarray(offset_mm)
+    uv = joints[:, :2] / joints[:, 2:] * [INTRINSICS.fx, INTRINSICS.fy] + [INTRINSICS.cx, INTRINSICS.cy]
+    return HandPose(handedness, 0.93, uv, joints, np.zeros((21, 3)), StageTimings(1.0, 0.5, 2.0, 0.3, 0.1))
+
+
+def nearest_joint_colour(pixel: np.ndarray) -> int:
+    """Index of the joint colour (distinct finger colours: 1, 5, 9, 13, 17; wrist 0) closest to ``pixel``."""
+    candidates = (0, 1, 5, 9, 13, 17)
+    dist = [np.linalg.norm(pixel.astype(float) - JOINT_COLORS_RGB[j]) for j in candidates]
+    return candidates[int(np.argmin(dist))] if min(dist) < 90 else -1
+
+
+def finger_of(joint: int) -> int:
+    return 0 if joint == 0 else 1 + 4 * ((joint - 1) // 4)
+
+
+def test_skeleton_pixels_have_the_finger_colours():
+    image = np.full((H, W, 3), 40, np.uint8)
+    hand = projected_hand()
+    out = draw_skeleton(image, hand.keypoints_px)
+    assert np.all(image == 40)  # a copy unless in_place
+    for j, (x, y) in enumerate(np.round(hand.keypoints_px).astype(int)):
+        assert tuple(out[y, x]) == JOINT_COLORS_RGB[j]
+    with pytest.raises(InputError, match=r"\(21, 2\)"):
+        draw_skeleton(image, np.zeros((20, 2)))
+    with pytest.raises(InputError, match="uint8"):
+        draw_skeleton(image.astype(np.float32), hand.keypoints_px)
+
+
+def test_annotate_writes_label_and_latency_text():
+    image = np.full((H, W, 3), 40, np.uint8)
+    hand = projected_hand()
+    out = annotate(image, [hand], hand.timings, fps=29.5)
+    assert timing_lines(hand.timings, 29.5)[0] == "FPS  29.5" and "total     3.9 ms" in timing_lines(hand.timings)
+    text_box = out[:110, :120]
+    assert np.mean(np.all(text_box == 255, axis=-1)) > 0.01  # white text drawn in the corner
+    top = int(hand.keypoints_px[:, 1].min())
+    assert np.any(out[max(0, top - 25) : top - 2] != 40)  # the "Right 0.93" label above the hand
+
+
+def test_open3d_view_from_the_camera_puts_the_joints_on_their_pixels():
+    pytest.importorskip("open3d")
+    from handpose.viz.open3d_viewer import Open3DViewer
+
+    hands = [projected_hand(), projected_hand((-120.0, 40.0, 80.0), "left")]
+    viewer = Open3DViewer(INTRINSICS, visible=False)
+    try:
+        background = np.full((H, W, 3), 90, np.uint8)
+        viewer.update(background, hands)
+        viewer.poll()
+        picture = viewer.capture()
+        viewer.update(background, [])
+        viewer.poll()
+        empty = viewer.capture()
+    finally:
+        viewer.close()
+    assert picture.shape == (H, W, 3)
+    hits = 0
+    for hand in hands:
+        for j in FINGER_TIPS + (2, 6, 10, 14, 18):
+            x, y = np.round(hand.keypoints_px[j]).astype(int)
+            hits += nearest_joint_colour(picture[y, x]) == finger_of(j)
+    assert hits >= 18  # of 20 joints (a near hand may hide a far one's joint)
+    # the image plane is there (grey), and without hands no finger colour remains
+    assert np.median(empty.reshape(-1, 3), axis=0).tolist() == [90, 90, 90]
+    assert all(nearest_joint_colour(empty[int(y), int(x)]) in (-1, 0) for x, y in hands[0].keypoints_px[[4, 8]])
+
+
+QT_SCRIPT = r"""
+import sys, json, numpy as np
+from PyQt5 import QtWidgets
+sys.path.insert(0, sys.argv[1])
+from handpose.viz.qt_window import LiveWindow
+from handpose.viz.draw import annotate
+from tests.test_viz import projected_hand, H, W
+app = QtWidgets.QApplication([])
+pressed = []
+window = LiveWindow({"Smoothing": ("S", lambda: pressed.append("S"))})
+window.resize(900, 420)
+window.show()
+hands = [projected_hand()]
+image = annotate(np.full((H, W, 3), 60, np.uint8), hands, hands[0].timings, 30.0)
+window.show_frame(image, hands, hands[0].timings, 30.0, {"backend": "onnxruntime", "smoothing": "on"})
+for _ in range(5):
+    app.processEvents()
+shot = window.screenshot_rgb()
+np.save(sys.argv[2], shot)
+texts = {"latency": window.latency_label.text(), "settings": window.settings_label.text()}
+window.show_frame(image, [], hands[0].timings, 30.0, {})
+for _ in range(5):
+    app.processEvents()
+np.save(sys.argv[3], window.screenshot_rgb())
+json.dump({"joints": window.frame_to_window(hands[0].keypoints_px).tolist(), "view3d": window.view3d_rect(), **texts},
+          open(sys.argv[4], "w"))
+"""
+
+
+def test_qt_window_shows_overlay_3d_skeleton_and_latency(tmp_path):
+    pytest.importorskip("PyQt5")
+    pytest.importorskip("pyqtgraph")
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run is not installed (Debian package xvfb)")
+    script = tmp_path / "qt_window_check.py"
+    script.write_text(QT_SCRIPT)
+    shot, empty, meta = tmp_path / "shot.npy", tmp_path / "empty.npy", tmp_path / "meta.json"
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    run = subprocess.run(["xvfb-run", "-a", sys.executable, str(script), str(repo), str(shot), str(empty), str(meta)],
+                         env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    import json
+
+    info = json.loads(meta.read_text())
+    picture, blank = np.load(shot), np.load(empty)
+    for j, (x, y) in enumerate(np.round(info["joints"]).astype(int)):
+        assert nearest_joint_colour(picture[y, x]) == finger_of(j), j  # the overlay at the joints
+    x0, y0, w, h = info["view3d"]
+    view, view_blank = picture[y0 : y0 + h, x0 : x0 + w], blank[y0 : y0 + h, x0 : x0 + w]
+    coloured = [np.mean([nearest_joint_colour(p) == c for p in view.reshape(-1, 3)[::7]]) for c in (1, 5, 9)]
+    assert min(coloured) > 0.0005  # thumb, index and middle bones visible in 3D
+    assert max(np.mean([nearest_joint_colour(p) == c for p in view_blank.reshape(-1, 3)[::7]]) for c in (1, 5, 9)) == 0
+    assert "FPS" in info["latency"] and "model" in info["latency"] and "backend: onnxruntime" in info["settings"]
