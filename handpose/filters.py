@@ -44,8 +44,9 @@ PIXEL_DEFAULTS = OneEuroParams(min_cutoff_hz=0.5, beta=0.008)
 NORMALISED_DEFAULTS = OneEuroParams(min_cutoff_hz=0.5, beta=0.47)
 
 
-def _alpha(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray | float:
-    tau = 1.0 / (2.0 * np.pi * cutoff_hz)
+def _alpha(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray:
+    """Smoothing factor of an exponential filter with cutoff ``cutoff_hz`` at sample interval ``dt``."""
+    tau = 1.0 / (2.0 * np.pi * np.asarray(cutoff_hz))
     return 1.0 / (1.0 + tau / dt)
 
 

@@ -18,9 +18,10 @@ keyed by their sha256 (:func:`onnx_sha256`).
 from __future__ import annotations
 
 import hashlib
-import io
 import os
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Final
 
 import torch
@@ -41,26 +42,25 @@ def export_onnx(model: HandModel, path: str | os.PathLike[str] | None = None, op
     model.eval()
     size = model.config.input_size
     example = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0))
-    buffer = io.BytesIO()
     batch = {0: "batch"}
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        with warnings.catch_warnings(), torch.no_grad(), tempfile.TemporaryDirectory() as tmp:
             # the input checks in forward() are Python-side; tracing records them as constants
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             warnings.filterwarnings("ignore", category=DeprecationWarning)  # the exporter choice is deliberate
             torch.onnx.export(
                 model,
                 (example,),
-                buffer,
+                os.path.join(tmp, "model.onnx"),
                 input_names=[INPUT_NAME],
                 output_names=list(OUTPUT_NAMES),
                 dynamic_axes={name: batch for name in (INPUT_NAME, *OUTPUT_NAMES)},
                 opset_version=opset,
                 dynamo=False,
             )
+            data = Path(tmp, "model.onnx").read_bytes()
     finally:
         model.train(was_training)
-    data = buffer.getvalue()
     onnx.checker.check_model(onnx.load_from_string(data))
     if path is not None:
         with atomic_path(path) as tmp:
