@@ -139,6 +139,11 @@ def test_pose_source():
     src = PoseSource(seed=2, num_samples=100)
     a, b = src[10], PoseSource(seed=2, num_samples=100)[10]
     np.testing.assert_array_equal(a.joints_cam_mm, b.joints_cam_mm)
+    batch, is_left = src.joints_cam_mm(5, 10)
+    np.testing.assert_array_equal(batch[5], a.joints_cam_mm)  # alone or in a batch: the same sample
+    assert is_left[5] == a.is_left and 0 < is_left.sum() < 10
+    with pytest.raises(IndexError):
+        src[100]
     norm = src.joints_norm(0, 50)
     assert norm.shape == (50, 21, 3)
     np.testing.assert_allclose(skeleton.bone_length(norm), 1.0, atol=1e-5)

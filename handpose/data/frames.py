@@ -27,12 +27,13 @@ from handpose.data.scene import (
     SceneRenderer,
     hand_joints,
     joint_visibility,
-    placement_on_ray,
+    palm_centre,
     pose_hand,
     project,
     random_appearance,
     random_hand_spec,
     random_lighting,
+    random_palm_position,
 )
 from handpose.errors import InputError
 
@@ -128,7 +129,7 @@ def random_frame(renderer: FrameRenderer, rng: np.random.Generator, K: np.ndarra
     from the same distributions as the training crops (``handpose.data.scene``), with a forearm."""
     K = default_intrinsics(renderer.width, renderer.height) if K is None else K
     spec = random_hand_spec(rng, forearm_prob=1.0)
-    shift = placement_on_ray(rng, hand_joints(spec), distance_mm, max_off_axis_deg)
+    shift = random_palm_position(rng, distance_mm, max_off_axis_deg) - palm_centre(hand_joints(spec))
     spec = replace(spec, wrist_mm=spec.wrist_mm + shift)
     return renderer.render([spec], K, renderer.background(rng), random_lighting(rng))
 

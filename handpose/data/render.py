@@ -189,7 +189,7 @@ class Renderer:
         try:
             import moderngl
         except ImportError as exc:
-            raise MissingDependencyError("moderngl", "train", "Rendering synthetic hands") from exc
+            raise MissingDependencyError("moderngl", "all", "Rendering synthetic hands") from exc
         if width < 8 or height < 8:
             raise InputError(f"render size of at least 8x8 expected, got {width}x{height}")
         self.width, self.height = int(width), int(height)

@@ -138,7 +138,7 @@ def random_hand_spec(rng: np.random.Generator, left_fraction: float = 0.5,
                      hand_scale: tuple[float, float] = (0.85, 1.12), forearm_prob: float = 0.95,
                      sleeve_prob: float = 0.5) -> HandSpec:
     """A random hand (side, articulation, size, orientation, wrist bend, appearance) with its
-    rig wrist at the camera origin; place it with :func:`placement_on_ray`."""
+    rig wrist at the camera origin; place it with :func:`random_palm_position`."""
     side: Side = "left" if rng.random() < left_fraction else "right"
     return HandSpec(
         side=side,
@@ -151,15 +151,19 @@ def random_hand_spec(rng: np.random.Generator, left_fraction: float = 0.5,
     )
 
 
-def placement_on_ray(rng: np.random.Generator, joints_mm: np.ndarray, distance_mm: tuple[float, float],
-                     max_off_axis_deg: float) -> np.ndarray:
-    """Shift (3,) in mm that puts the palm centre of ``joints_mm`` (21, 3) at a random distance on a
-    random ray within ``max_off_axis_deg`` of the optical axis."""
-    palm = joints_mm[[0, 5, 9, 13, 17]].mean(axis=0)
+def random_palm_position(rng: np.random.Generator, distance_mm: tuple[float, float],
+                         max_off_axis_deg: float) -> np.ndarray:
+    """(3,) mm: a random point at a random distance on a random ray within ``max_off_axis_deg`` of
+    the optical axis, where the palm centre (:func:`palm_centre`) of a hand will be put."""
     off = np.radians(max_off_axis_deg) * np.sqrt(rng.random())
     phi = rng.uniform(0, 2 * np.pi)
     ray = np.array([np.sin(off) * np.cos(phi), np.sin(off) * np.sin(phi), np.cos(off)])
-    return ray * rng.uniform(*distance_mm) - palm
+    return ray * rng.uniform(*distance_mm)
+
+
+def palm_centre(joints_mm: np.ndarray) -> np.ndarray:
+    """Mean of the wrist and the four finger MCPs: (..., 21, 3) -> (..., 3)."""
+    return joints_mm[..., [0, 5, 9, 13, 17], :].mean(axis=-2)
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:

@@ -27,11 +27,12 @@ from handpose.data.sample import HandSample
 from handpose.data.scene import (
     SceneRenderer,
     joint_visibility,
-    placement_on_ray,
+    palm_centre,
     pose_hand,
     project,
     random_hand_spec,
     random_lighting,
+    random_palm_position,
 )
 from handpose.detect.crop import crop_transform, square_box
 from handpose.errors import InputError
@@ -127,7 +128,8 @@ class SyntheticHandSource:
         negative = rng.random() < cfg.negative_fraction
         spec = random_hand_spec(rng, cfg.left_fraction, cfg.hand_scale, cfg.forearm_prob, cfg.sleeve_prob)
         hand = pose_hand(spec)
-        hand = hand.translated(placement_on_ray(rng, hand.joints_mm, cfg.distance_mm, cfg.max_off_axis_deg))
+        target = random_palm_position(rng, cfg.distance_mm, cfg.max_off_axis_deg)
+        hand = hand.translated(target - palm_centre(hand.joints_mm))
         # focal length and principal point: the keypoint box fills box_fill x crop_size, centred
         normalized = hand.joints_mm[:, :2] / hand.joints_mm[:, 2:3]
         centre_n, side_n = square_box(normalized)
