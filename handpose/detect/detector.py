@@ -94,7 +94,8 @@ class HandDetector:
             min_hand_presence_confidence=min_confidence,
             min_tracking_confidence=min_confidence,
         )
-        self._landmarker = vision.HandLandmarker.create_from_options(options)
+        self._create = lambda: vision.HandLandmarker.create_from_options(options)
+        self._landmarker = self._create()
         self._last_ms = -1
         self.calls = 0  #: number of frames given to MediaPipe so far
 
@@ -129,6 +130,15 @@ class HandDetector:
                 label = _SWAP[label]
             boxes.append(HandBox(keypoints_px=keypoints, handedness=label, score=float(categories[0].score)))
         return boxes
+
+    def reset(self) -> None:
+        """Start a new stream: a fresh MediaPipe landmarker, so nothing it tracked before (video mode
+        keeps the last landmarks to place its next search) affects the next frame."""
+        if self._landmarker is None:
+            raise InputError("HandDetector is closed")
+        self._landmarker.close()
+        self._landmarker = self._create()
+        self._last_ms = -1
 
     def close(self) -> None:
         """Release MediaPipe's graph (idempotent)."""

@@ -222,7 +222,8 @@ class HandPosePipeline:
         return self.detector.calls
 
     def reset(self) -> None:
-        """Start a new sequence: forget tracks, filters and the last timestamp."""
+        """Start a new sequence: forget tracks, filters, the last timestamp and MediaPipe's own state."""
+        self.detector.reset()
         self.tracker.reset()
         self._filters.clear()
         self._last_time = -np.inf
