@@ -34,7 +34,7 @@ class LossWeights:
         presence: hand-presence cross-entropy.
     """
 
-    beta: float = 1e-3
+    beta: float = 1e-2
     beta_warmup_steps: int = 2000
     image_recon: float = 1.0
     align_kl: float = 0.1

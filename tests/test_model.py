@@ -1,0 +1,162 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from handpose.config import ModelConfig
+from handpose.data.batch import HandBatch, collate
+from handpose.errors import CheckpointError, InputError
+from handpose.model import build_model
+from handpose.model.checkpoint import load_model, save_model
+from handpose.model.gaussian import DiagonalGaussian
+from handpose.model.losses import LossWeights, compute_losses
+from tests.hand_fixtures import toy_samples
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("backbone", ["mobilenet", "resnet18"])
+@pytest.mark.parametrize("size", [128, 256])
+def test_output_shapes(backbone, size):
+    model = build_model(ModelConfig(backbone=backbone, input_size=size)).eval()
+    with torch.no_grad():
+        out = model.infer(torch.rand(3, 3, size, size))
+    assert out.pose_norm.shape == (3, 21, 3)
+    assert out.keypoints_crop_px.shape == (3, 21, 2)
+    assert out.presence.shape == (3,)
+    assert out.pose_norm_image_vae.shape == (3, 21, 3)
+    assert ((out.presence >= 0) & (out.presence <= 1)).all()
+    assert all(torch.isfinite(t).all() for t in (out.pose_norm, out.keypoints_crop_px, out.pose_norm_image_vae))
+
+
+@pytest.mark.parametrize("alignment", ["translator", "direct"])
+def test_gradients_reach_every_parameter(alignment):
+    model = build_model(ModelConfig(alignment=alignment)).train()
+    batch = collate(toy_samples(4))
+    terms = compute_losses(model, batch, "joint", step=10_000, weights=LossWeights())
+    terms.total.backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()
+               or p.grad.abs().sum() == 0]
+    assert missing == []
+    assert torch.isfinite(terms.total)
+
+
+def test_image_stage_leaves_pose_vae_without_gradient():
+    model = build_model().train()
+    for p in model.pose_vae.parameters():
+        p.requires_grad_(False)
+    terms = compute_losses(model, collate(toy_samples(4)), "image", step=0, weights=LossWeights())
+    terms.total.backward()
+    assert all(p.grad is None for p in model.pose_vae.parameters())
+    assert model.alignment.net[0].weight.grad is not None  # the translator does learn
+
+
+def test_direct_alignment_is_identity():
+    model = build_model(ModelConfig(alignment="direct")).eval()
+    x = torch.rand(2, 3, 128, 128)
+    with torch.no_grad():
+        enc = model.image_vae.encoder(x)
+        expected = model.pose_vae.decoder(enc.posterior.mu)
+        assert torch.equal(model.infer(x).pose_norm, expected)
+
+
+def test_eval_is_deterministic():
+    model = build_model().eval()
+    x = torch.rand(2, 3, 128, 128)
+    with torch.no_grad():
+        a, b = model(x), model(x)
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+
+
+def test_kl_identical_is_zero_and_known_pair_matches_closed_form():
+    mu = torch.randn(5, 7)
+    logvar = torch.randn(5, 7)
+    g = DiagonalGaussian(mu, logvar)
+    assert torch.allclose(g.kl(g), torch.zeros(5), atol=1e-6)
+    # 1-D: KL(N(1, 2^2) || N(0, 1)) = log(1/2) + (4 + 1)/2 - 1/2 = 2 - log 2
+    p = DiagonalGaussian(torch.tensor([[1.0]]), torch.tensor([[math.log(4.0)]]))
+    q = DiagonalGaussian(torch.tensor([[0.0]]), torch.tensor([[0.0]]))
+    assert p.kl(q).item() == pytest.approx(2 - math.log(2), rel=1e-6)
+    assert p.kl_standard().item() == pytest.approx(2 - math.log(2), rel=1e-6)
+    # KL(N(0,1) || N(3, 0.5^2)) = log(0.5) + (1 + 9)/(2*0.25) - 0.5
+    r = DiagonalGaussian(torch.tensor([[3.0]]), torch.tensor([[math.log(0.25)]]))
+    assert q.kl(r).item() == pytest.approx(math.log(0.5) + 10 / 0.5 - 0.5, rel=1e-6)
+
+
+def test_beta_warmup():
+    w = LossWeights(beta=0.01, beta_warmup_steps=100)
+    assert w.beta_at(0) == 0 and w.beta_at(50) == pytest.approx(0.005) and w.beta_at(1000) == 0.01
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = build_model(ModelConfig(latent_dim=48)).eval()
+    path = tmp_path / "m.pt"
+    save_model(model, path, meta={"note": "test"})
+    loaded = load_model(path)
+    assert loaded.config == model.config
+    x = torch.rand(2, 3, 128, 128)
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(model(x), loaded(x)))
+
+
+def test_checkpoint_from_another_config(tmp_path):
+    path = tmp_path / "m.pt"
+    save_model(build_model(ModelConfig(latent_dim=48)), path)
+    with pytest.raises(CheckpointError, match="latent_dim"):
+        load_model(path, expected=ModelConfig(latent_dim=32))
+    # weights of another architecture loaded into a model: the mismatch is named
+    payload = torch.load(path, weights_only=True)
+    from handpose.model.checkpoint import load_weights
+
+    with pytest.raises(CheckpointError, match="wrong shapes"):
+        load_weights(build_model(ModelConfig(latent_dim=32)), payload["state_dict"], "m.pt")
+
+
+def test_truncated_checkpoint(tmp_path):
+    path = tmp_path / "m.pt"
+    save_model(build_model(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_model(path)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model(tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (torch.rand(2, 3, 64, 64), r"\(N, 3, 128, 128\)"),
+        (torch.rand(2, 4, 128, 128), r"\(N, 3, 128, 128\)"),
+        (torch.rand(3, 128, 128), r"\(N, 3, 128, 128\)"),
+        (torch.randint(0, 255, (1, 3, 128, 128), dtype=torch.uint8), "float32"),
+        (np.zeros((1, 3, 128, 128), np.float32), "torch.Tensor"),
+    ],
+)
+def test_bad_images_raise(images, message):
+    with pytest.raises(InputError, match=message):
+        build_model().infer(images)
+
+
+def test_nan_pose_is_rejected():
+    from tests.hand_fixtures import random_poses
+    from handpose.data.sample import HandSample
+
+    pose = random_poses(1)[0].astype(np.float32)
+    pose[4, 0] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        HandSample(joints_cam_mm=pose)
+
+
+def test_pose_only_batch_rejected_for_image_stage():
+    batch = HandBatch(torch.zeros(2, 21, 3), torch.ones(2, dtype=torch.bool))
+    with pytest.raises(InputError, match="pose-only"):
+        compute_losses(build_model(), batch, "image", 0, LossWeights())
+
+
+def test_config_validation():
+    with pytest.raises(InputError, match="input_size"):
+        ModelConfig(input_size=200)
+    with pytest.raises(InputError, match="latent_dim"):
+        ModelConfig(latent_dim=8)

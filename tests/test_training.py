@@ -1,0 +1,115 @@
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import torch
+
+from handpose.config import ModelConfig
+from handpose.data.batch import collate
+from handpose.model import build_model
+from handpose.model.checkpoint import load_model
+from handpose.model.losses import LossWeights
+from handpose.train.trainer import TrainConfig, Trainer
+from tests.hand_fixtures import toy_samples
+
+torch.set_num_threads(1)
+SMALL = ModelConfig(pose_hidden=128, translator_hidden=64)
+
+
+def _aligned_error(model, samples) -> float:
+    batch = collate(samples)
+    with torch.no_grad():
+        pred = model.eval().infer(batch.images).pose_norm
+    return float(((pred - batch.pose_norm) ** 2).sum(-1).sqrt().mean())
+
+
+def test_short_run_learns_pose_vae_and_aligned_path(tmp_path):
+    samples = toy_samples(6)
+    model = build_model(SMALL)
+    before = _aligned_error(model, samples)
+    cfg = TrainConfig(pose_steps=300, image_steps=600, batch_size=6, pose_batch_size=6, lr=1e-3,
+                      checkpoint_every=1000, eval_every=0, losses=LossWeights(beta_warmup_steps=100))
+    trainer = Trainer(model, cfg, samples, tmp_path, progress=False)
+    trainer.run()
+    logs = [__import__("json").loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    pose_logs = [r for r in logs if r["stage_index"] == 0]
+    assert pose_logs[0]["pose_recon"] > 10 * pose_logs[-1]["pose_recon"], (pose_logs[0], pose_logs[-1])
+    after = _aligned_error(model, samples)
+    assert before > 10 * after, (before, after)
+    # the model written at the end reproduces the trained one
+    reloaded = load_model(tmp_path / "model.pt")
+    assert _aligned_error(reloaded, samples) == after
+
+
+def test_resume_continues_to_the_same_result(tmp_path):
+    samples = toy_samples(8)
+    cfg = TrainConfig(pose_steps=6, image_steps=8, batch_size=4, pose_batch_size=4, checkpoint_every=3, eval_every=0)
+    torch.manual_seed(0)
+    full = build_model(SMALL)
+    init = {k: v.clone() for k, v in full.state_dict().items()}
+    Trainer(full, cfg, samples, tmp_path / "full", progress=False).run()
+
+    # interrupted after 9 steps (mid image stage): a run configured to stop, then a fresh process resumes
+    part = build_model(SMALL)
+    part.load_state_dict(init)
+    t1 = Trainer(part, cfg, samples, tmp_path / "part", progress=False)
+    original_batches = t1._batches
+
+    def stopping_batches(stage, start, end):
+        for b in original_batches(stage, start, end):
+            if t1.step == 9:
+                t1._stop = True
+            yield b
+
+    t1._batches = stopping_batches
+    t1.run()
+    assert t1.step == 9 and not (tmp_path / "part" / "model.pt").exists()
+
+    resumed_model = build_model(SMALL)
+    t2 = Trainer(resumed_model, cfg, samples, tmp_path / "part", progress=False)
+    assert t2.resume() and t2.step == 9
+    t2.run()
+    a, b = full.state_dict(), resumed_model.state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a), [k for k in a if not torch.allclose(a[k], b[k])]
+
+
+def test_torchrun_two_processes_gloo(tmp_path):
+    script = tmp_path / "ddp_train.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, torch
+        sys.path.insert(0, {repr(os.getcwd())})
+        import torch.distributed as dist
+        from handpose.config import ModelConfig
+        from handpose.model import build_model
+        from handpose.train.trainer import TrainConfig, Trainer, init_distributed
+        from tests.hand_fixtures import toy_samples
+        torch.set_num_threads(1)
+        init_distributed()
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(pose_hidden=64, translator_hidden=32))
+        cfg = TrainConfig(pose_steps=3, image_steps=3, batch_size=4, pose_batch_size=4, checkpoint_every=100)
+        Trainer(model, cfg, toy_samples(8), {repr(str(tmp_path / 'out'))}, progress=False).run()
+        # every process must end with the same weights (gradients were averaged)
+        flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+        gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
+        dist.all_gather(gathered, flat)
+        assert dist.get_world_size() == 2
+        assert torch.equal(gathered[0], gathered[1]), "replicas diverged"
+        print("RANK", dist.get_rank(), "OK", float(flat.abs().sum()))
+        dist.destroy_process_group()
+    """))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+         f"--master_port={port}", str(script)],
+        capture_output=True, text=True, timeout=240, env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count(" OK ") == 2
+    assert (tmp_path / "out" / "model.pt").exists()
