@@ -178,3 +178,33 @@ def test_mediapipe_finds_easy_renders(bank):
     landmarker.close()
     assert found >= 5
     assert np.median(errors) < 15.0  # MediaPipe's landmarks agree with our labels (same wrist definition)
+
+
+def test_backgrounds_keep_away_from_hands(tmp_path):
+    """Photo patches never show a (marked) hand; photos without known hand boxes are not used."""
+    import cv2
+
+    from handpose.data.backgrounds import file_key
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 120, (300, 400, 3), dtype=np.uint8)  # dark clutter (no pure red)
+    photo[100:160, 250:300] = (0, 0, 255)  # BGR red square: the "hand"
+    path = tmp_path / "scene.png"
+    cv2.imwrite(str(path), photo)
+    unknown = tmp_path / "other.png"
+    cv2.imwrite(str(unknown), photo[::-1].copy())
+    boxes = {file_key(path): np.array([[250.0, 100.0, 299.0, 159.0]])}
+    bank = BackgroundBank([path, unknown], boxes, n_procedural=1, photo_fraction=1.0)
+    assert bank.num_photos == 1
+    patches = [bank.sample(rng, 32, 48) for _ in range(200)]
+    assert all(p.shape == (32, 48, 3) and p.dtype == np.uint8 for p in patches)
+    assert not any(np.all(p == (255, 0, 0), axis=-1).any() for p in patches)
+    assert sum(p.mean() < 70 for p in patches) > 100  # mostly photo patches (dark clutter), not textures
+
+
+def test_shared_photos_have_stored_hand_boxes():
+    from handpose.data.backgrounds import find_photos
+
+    if not find_photos():
+        pytest.skip("shared real photos not on this machine")
+    assert BackgroundBank.default().num_photos >= 40  # of 45; the detector found no hand in 3
