@@ -83,10 +83,12 @@ class BackgroundBank:
         photo_fraction: probability that a background is a photo patch (when photos are usable).
         box_growth: each hand box is grown by this times its size on every side before patches
             are kept away from it.
+        texture_seed: seed of the procedural textures (held-out sets use their own).
     """
 
     def __init__(self, photos: Sequence[Path] = (), hand_boxes: Mapping[str, np.ndarray] | None = None,
-                 n_procedural: int = 48, photo_fraction: float = 0.6, box_growth: float = 0.75) -> None:
+                 n_procedural: int = 48, photo_fraction: float = 0.6, box_growth: float = 0.75,
+                 texture_seed: int = 0) -> None:
         hand_boxes = {} if hand_boxes is None else hand_boxes
         self._photos: list[np.ndarray] = []
         self._boxes: list[np.ndarray] = []
@@ -99,7 +101,7 @@ class BackgroundBank:
             grown = np.concatenate([boxes[:, :2] - box_growth * size, boxes[:, 2:] + box_growth * size], axis=1)
             self._photos.append(image)
             self._boxes.append(grown * scale)
-        rng = np.random.default_rng(12345)
+        rng = np.random.default_rng(12345 + texture_seed)
         self._textures = [procedural_texture(rng, 256) for _ in range(n_procedural)]
         if not self._textures and not self._photos:
             raise InputError("a background bank needs usable photos or n_procedural > 0")
