@@ -54,7 +54,8 @@ def load_hand_boxes(path: Path = HAND_BOXES_FILE) -> dict[str, np.ndarray]:
     """{sha1: (K, 4) float64 boxes x0, y0, x1, y1 in the photo's own px}; empty if no file."""
     if not path.is_file():
         return {}
-    return {key: np.asarray(entry["boxes"], np.float64).reshape(-1, 4) for key, entry in json.loads(path.read_text()).items()}
+    entries = json.loads(path.read_text())
+    return {key: np.asarray(entry["boxes"], np.float64).reshape(-1, 4) for key, entry in entries.items()}
 
 
 def detect_hand_boxes(image_rgb: np.ndarray, detector: HandDetector) -> np.ndarray:

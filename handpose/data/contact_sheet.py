@@ -28,7 +28,7 @@ def contact_sheet(samples: Sequence[HandSample], columns: int = 8, scale: int = 
     sheet = np.zeros((rows * size, columns * size, 3), np.uint8)
     for k, sample in enumerate(samples):
         tile = cv2.resize(sample.crop_rgb, (size, size), interpolation=cv2.INTER_NEAREST)  # type: ignore[arg-type]
-        points = (sample.keypoints_crop_px + 0.5) * scale - 0.5  # type: ignore[operator]
+        points = (np.asarray(sample.keypoints_crop_px, np.float64) + 0.5) * scale - 0.5
         if sample.present:
             tile = draw_skeleton(tile, points, thickness=max(1, scale // 2), radius=scale + 1)
             for x, y in points[~sample.visibility]:

@@ -45,7 +45,9 @@ def _sphere(n_lat: int = 10, n_lon: int = 16) -> PrimitiveMesh:
 
 
 def _box() -> PrimitiveMesh:
-    verts, normals, faces = [], [], []
+    verts: list[np.ndarray] = []
+    normals: list[np.ndarray] = []
+    faces: list[tuple[int, int, int]] = []
     for axis in range(3):
         for sign in (-1.0, 1.0):
             n = np.zeros(3)

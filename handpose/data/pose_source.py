@@ -3,7 +3,8 @@
 Same pose and viewpoint distribution as the rendered crops (``handpose.data.synthetic``): random
 articulations from ``hand_poses``, both hands, random sizes and orientations, placed in front of
 the camera. Sample ``i`` of seed ``s`` is always the same, whether drawn alone or in a batch.
-:meth:`PoseSource.joints_cam_mm` runs the kinematics of a whole batch at once (~8k poses/s on one core, mostly drawing the random poses).
+:meth:`PoseSource.joints_cam_mm` runs the kinematics of a whole batch at once (~8k poses/s on
+one core, mostly spent drawing the random poses).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ uniforms and the background texture are uploaded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -193,7 +193,7 @@ class Renderer:
         if width < 8 or height < 8:
             raise InputError(f"render size of at least 8x8 expected, got {width}x{height}")
         self.width, self.height = int(width), int(height)
-        self._ctx = moderngl.create_standalone_context(backend="egl")
+        self._ctx = moderngl.create_standalone_context(backend="egl")  # type: ignore[arg-type]  # stub: **settings
         ctx = self._ctx
         with ctx:  # several renderers may live in one process: make this context current
             size = (self.width, self.height)
@@ -210,7 +210,7 @@ class Renderer:
             self._bg_vao = ctx.vertex_array(self._bg_prog, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")])
             self._bg_tex = ctx.texture((self.width, self.height), 3)
             self._bg_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
-        self._meshes: list[tuple[object, object, int, np.ndarray]] = []
+        self._meshes: list[tuple[Any, Any, int, np.ndarray]] = []
         self._moderngl = moderngl
 
     def add_mesh(self, faces: np.ndarray, n_vertices: int) -> int:
@@ -242,7 +242,7 @@ class Renderer:
             self._bg_tex.use(0)
             self._bg_vao.render(mgl.TRIANGLE_STRIP)
             ctx.enable(mgl.DEPTH_TEST)
-            prog = self._prog
+            prog: Any = self._prog
             prog["proj"].write(projection_matrix(K, self.width, self.height).T.astype("f4").tobytes())
             prog["ambient"].value = tuple(float(x) for x in lighting.ambient)
             prog["light_dir"].write(np.asarray(lighting.directions, "f4").tobytes())

@@ -113,7 +113,8 @@ def parse_glb(path: Path, side: Side) -> HandRig:
         dtype = np.dtype(_DTYPES[acc["componentType"]])
         offset = view.get("byteOffset", 0) + acc.get("byteOffset", 0)
         stride = view.get("byteStride", 0) or n_comp * dtype.itemsize
-        raw = np.frombuffer(binary, np.uint8, count=stride * (acc["count"] - 1) + n_comp * dtype.itemsize, offset=offset)
+        n_bytes = stride * (acc["count"] - 1) + n_comp * dtype.itemsize
+        raw = np.frombuffer(binary, np.uint8, count=n_bytes, offset=offset)
         rows = np.lib.stride_tricks.as_strided(raw, (acc["count"], n_comp * dtype.itemsize), (stride, 1))
         return np.ascontiguousarray(rows).view(dtype).reshape(acc["count"], n_comp)
 

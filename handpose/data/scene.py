@@ -236,7 +236,8 @@ class SceneRenderer:
         self._prim_mesh = [self.renderer.add_mesh(p.faces, len(p.vertices)) for p in PRIMITIVES]
 
     def render(self, K: np.ndarray, background_rgb: np.ndarray, hands: Sequence[PosedHand],
-               occluders: Sequence[Occluder] = (), lighting: Lighting | None = None, draw_hands: bool = True) -> Rendering:
+               occluders: Sequence[Occluder] = (), lighting: Lighting | None = None,
+               draw_hands: bool = True) -> Rendering:
         """Rasterise the scene (``draw_hands=False`` leaves the hand meshes out, not the arms)."""
         draws = []
         for hand in hands:
@@ -245,7 +246,8 @@ class SceneRenderer:
             if draw_hands:
                 w = self._palm_weight[hand.spec.side]
                 albedo = (1.0 - w) * look.skin + w * look.palm
-                draws.append(MeshDraw(self._hand_mesh[hand.spec.side], hand.vertices_mm, hand.normals, albedo, material))
+                mesh = self._hand_mesh[hand.spec.side]
+                draws.append(MeshDraw(mesh, hand.vertices_mm, hand.normals, albedo, material))
             if hand.forearm is not None:
                 arm_albedo = np.where(hand.forearm.sleeve[:, None], look.sleeve, look.skin)
                 arm_material = Material(specular=0.02, wrap=0.5) if look.sleeve_from_mm is not None else material

@@ -25,6 +25,7 @@ from handpose.data.backgrounds import BackgroundBank
 from handpose.data.occluders import random_occluder
 from handpose.data.sample import HandSample
 from handpose.data.scene import (
+    PosedHand,
     SceneRenderer,
     joint_visibility,
     palm_centre,
@@ -56,6 +57,8 @@ class SyntheticConfig:
         negative_fraction: share of negative crops (no hand; present=False).
         forearm_prob, sleeve_prob, occluder_prob, motion_blur_prob, defocus_prob, jpeg_prob:
             probabilities of each effect.
+        distractor_prob: probability of a second, unlabelled hand beside the labelled one
+            (never in negative crops).
         noise_sigma: (low, high) Gaussian pixel noise in uint8 units.
     """
 
@@ -72,6 +75,7 @@ class SyntheticConfig:
     forearm_prob: float = 0.95
     sleeve_prob: float = 0.5
     occluder_prob: float = 0.3
+    distractor_prob: float = 0.1
     motion_blur_prob: float = 0.2
     defocus_prob: float = 0.15
     jpeg_prob: float = 0.5
@@ -85,7 +89,7 @@ class SyntheticConfig:
             raise InputError(f"render_scale {self.render_scale} too small for box_fill {self.box_fill} with jitter; "
                              f"at least {2 * worst:.2f} expected")
         for name in ("left_fraction", "negative_fraction", "forearm_prob", "sleeve_prob", "occluder_prob",
-                     "motion_blur_prob", "defocus_prob", "jpeg_prob"):
+                     "distractor_prob", "motion_blur_prob", "defocus_prob", "jpeg_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"{name} in [0, 1] expected, got {getattr(self, name)}")
 
@@ -138,13 +142,16 @@ class SyntheticHandSource:
         K = np.array([[focal, 0.0, principal[0]], [0.0, focal, principal[1]], [0.0, 0.0, 1.0]])
         keypoints = project(hand.joints_mm, K)
 
+        hands = [hand]
+        if not negative and rng.random() < cfg.distractor_prob:
+            hands.append(_distractor_hand(rng, hand, cfg))
         occluders = []
         if rng.random() < cfg.occluder_prob:
             for _ in range(rng.integers(1, 3)):
                 target = hand.joints_mm[rng.integers(21)]
                 occluders.append(random_occluder(rng, target, 25.0 * spec.scale))
         background = self._backgrounds.sample(rng, window, window)
-        rendering = self._scene.render(K, background, [hand], occluders, random_lighting(rng), draw_hands=not negative)
+        rendering = self._scene.render(K, background, hands, occluders, random_lighting(rng), draw_hands=not negative)
         visible = (np.zeros(21, bool) if negative
                    else joint_visibility(rendering, hand.joints_mm, keypoints, spec.scale))
 
@@ -164,6 +171,16 @@ class SyntheticHandSource:
             crop=crop,
             present=not negative,
         )
+
+
+def _distractor_hand(rng: np.random.Generator, hand: PosedHand, cfg: SyntheticConfig) -> PosedHand:
+    """Another (unlabelled) hand beside ``hand``, one to one and a half hand lengths away, so it
+    may show at the crop's edge or overlap it, as in two-hand scenes."""
+    other = pose_hand(random_hand_spec(rng, cfg.left_fraction, cfg.hand_scale, cfg.forearm_prob, cfg.sleeve_prob))
+    angle = rng.uniform(0, 2 * np.pi)
+    offset = rng.uniform(150.0, 250.0) * hand.spec.scale * np.array([np.cos(angle), np.sin(angle), 0.0])
+    offset[2] = rng.uniform(-100.0, 100.0)
+    return other.translated(palm_centre(hand.joints_mm) + offset - palm_centre(other.joints_mm))
 
 
 def degrade(crop_rgb: np.ndarray, rng: np.random.Generator, cfg: SyntheticConfig) -> np.ndarray:
@@ -190,5 +207,7 @@ def degrade(crop_rgb: np.ndarray, rng: np.random.Generator, cfg: SyntheticConfig
     image = np.clip(x, 0, 255).astype(np.uint8)
     if rng.random() < cfg.jpeg_prob:
         _, buf = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 95))])
-        image = np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
+        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        assert decoded is not None  # we just encoded it
+        image = np.ascontiguousarray(decoded[:, :, ::-1])
     return image
