@@ -11,15 +11,21 @@ picture, which is how the tests and headless runs use it. Needs ``open3d`` (extr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from handpose.calibration import CameraIntrinsics
 from handpose.errors import InputError, MissingDependencyError
 from handpose.types import HandPose, check_rgb_frame
+from handpose.viz.screenshot import save_screenshot
 from handpose.viz.skeleton3d import BONE_COLORS, BONE_PAIRS, JOINT_COLORS
+
+if TYPE_CHECKING:
+    from handpose.live import LiveResult, LiveSession
 
 JOINT_RADIUS_MM = 5.0
 
@@ -51,7 +57,7 @@ class Open3DViewer:
         visible: bool = True,
         max_hands: int = 2,
         image_plane_mm: float = 1000.0,
-        image_step: int = 4,
+        image_step: int = 2,
         title: str = "handpose - 3D",
     ) -> None:
         o3d = import_open3d()
@@ -156,3 +162,56 @@ class Open3DViewer:
         if not self._closed:
             self._vis.destroy_window()
             self._closed = True
+
+
+def run_open3d(
+    session: LiveSession, visible: bool = True, max_frames: int | None = None, screenshot: str | Path | None = None
+) -> int:
+    """Run ``session`` in an :class:`Open3DViewer` until the window is closed or the source ends.
+
+    Keys: S smoothing, M mirroring, B backend, Space pause, Q quit. ``visible=False`` renders
+    offscreen. ``screenshot``: save the last picture (PNG + JSON sidecar) at the end. Returns the
+    frames shown.
+    """
+    viewer: Open3DViewer | None = None
+    state = {"quit": False, "paused": False}
+    shown = 0
+    last: LiveResult | None = None
+    try:
+        while not state["quit"] and (max_frames is None or shown < max_frames):
+            if viewer is not None and state["paused"]:
+                state["quit"] = not viewer.poll()
+                time.sleep(0.03)
+                continue
+            result = session.next()
+            if result is None:
+                break
+            if viewer is None:
+                assert session.intrinsics is not None
+                viewer = Open3DViewer(session.intrinsics, visible=visible, max_hands=session.config.num_hands)
+                viewer.on_key("S", session.toggle_smoothing)
+                viewer.on_key("M", session.toggle_mirror)
+                viewer.on_key("B", session.cycle_backend)
+                viewer.on_key(" ", lambda: state.update(paused=not state["paused"]))
+                viewer.on_key("Q", lambda: state.update(quit=True))
+            viewer.update(result.image_rgb, result.hands)
+            state["quit"] = state["quit"] or not viewer.poll()
+            shown += 1
+            last = result
+        if viewer is not None and screenshot is not None and last is not None:
+            info = {
+                "frame": last.frame.index,
+                "hands": [{"handedness": h.handedness, "keypoints_px": np.asarray(h.keypoints_px).tolist()}
+                          for h in last.hands],
+                "view3d_rect": [0, 0, *viewer.intrinsics.size],
+                "fps": last.fps,
+                "settings": session.settings,
+            }  # fmt: skip
+            save_screenshot(screenshot, viewer.capture(), info)
+        if viewer is not None and visible and max_frames is None and screenshot is None:
+            while not state["quit"] and viewer.poll():  # the source ended: keep the last view until closed
+                time.sleep(0.03)
+    finally:
+        if viewer is not None:
+            viewer.close()
+    return shown

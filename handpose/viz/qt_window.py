@@ -14,15 +14,21 @@ Needs PyQt5, pyqtgraph and PyOpenGL (extra ``viewer``); OpenGL needs a display (
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from handpose.errors import MissingDependencyError
 from handpose.types import HandPose, StageTimings, check_rgb_frame
 from handpose.viz.draw import timing_lines
+from handpose.viz.screenshot import save_screenshot
 from handpose.viz.skeleton3d import BONE_COLORS, BONE_PAIRS, JOINT_COLORS
+
+if TYPE_CHECKING:
+    from handpose.live import LiveResult, LiveSession
 
 try:
     import pyqtgraph.opengl as gl
@@ -194,3 +200,60 @@ class LiveWindow(QtWidgets.QMainWindow):
         ptr.setsize(image.byteCount())
         rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
         return rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).copy()
+
+
+def run_qt(session: LiveSession, max_frames: int | None = None, screenshot: str | Path | None = None) -> int:
+    """Run ``session`` in a :class:`LiveWindow` until the window is closed; return the frames shown.
+
+    With ``max_frames`` the window closes after that many frames; at the end of a finite source it
+    stays open on the last frame unless ``max_frames`` or ``screenshot`` is given. ``screenshot``:
+    save the window (PNG + JSON sidecar, :mod:`handpose.viz.screenshot`) before closing.
+    """
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    window = LiveWindow(
+        {"Smoothing": ("S", session.toggle_smoothing), "Mirror": ("M", session.toggle_mirror),
+         "Backend": ("B", session.cycle_backend)},
+        max_hands=session.config.num_hands,
+    )  # fmt: skip
+    window.show()
+    shown = 0
+    last: LiveResult | None = None
+
+    def finish() -> None:
+        if screenshot is not None and last is not None:
+            for _ in range(3):
+                app.processEvents()
+            info = {
+                "frame": last.frame.index,
+                "hands": [{"handedness": h.handedness, "keypoints_px": window.frame_to_window(h.keypoints_px).tolist()}
+                          for h in last.hands],
+                "view3d_rect": list(window.view3d_rect()),
+                "fps": last.fps,
+                "settings": session.settings,
+            }  # fmt: skip
+            save_screenshot(screenshot, window.screenshot_rgb(), info)
+        if screenshot is not None or max_frames is not None:
+            window.close()
+
+    def tick() -> None:
+        nonlocal shown, last
+        if window.quit_requested:
+            return
+        if window.paused:
+            QtCore.QTimer.singleShot(30, tick)
+            return
+        result = session.next()
+        if result is None:
+            finish()
+            return
+        window.show_frame(result.image_rgb, result.hands, result.timings, result.fps, session.settings)
+        shown += 1
+        last = result
+        if max_frames is not None and shown >= max_frames:
+            finish()
+            return
+        QtCore.QTimer.singleShot(0, tick)
+
+    QtCore.QTimer.singleShot(0, tick)
+    app.exec_()
+    return shown

@@ -1,0 +1,84 @@
+"""Live 3D hand pose: camera (or any source) -> pipeline -> Qt window or Open3D window.
+
+    python -m apps.live_demo                                  # webcam 0, Qt window
+    python -m apps.live_demo --source clip.mp4 --viewer open3d
+    python -m apps.live_demo --source recording.bag           # RealSense recording (depth used)
+    xvfb-run -a python -m apps.live_demo --source apps/assets/sample_clip.mp4 --max-frames 60 \\
+        --screenshot docs/demo_screenshot.png                 # headless: run, save a screenshot, exit
+
+Sources: 'webcam[:N]', 'realsense', a .bag/.db3 recording, a video file, a folder of images or an
+RGB-D folder (see handpose.capture.open_source). Keys: S smoothing, M mirroring (selfie view),
+B backend, Space pause, Q/Esc quit. Webcams start mirrored; other sources do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from handpose.capture import open_source
+from handpose.errors import HandposeError, InputError
+from handpose.infer.pipeline import PipelineConfig
+from handpose.live import LiveSession
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", default="webcam:0", help="frame source (default webcam:0)")
+    parser.add_argument("--viewer", choices=("qt", "open3d"), default="qt")
+    parser.add_argument("--backend", choices=("onnxruntime", "torch", "tensorrt"), default="onnxruntime")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="model weights (default: models/ default)")
+    parser.add_argument("--calibration", type=Path, default=None, help="camera intrinsics JSON")
+    parser.add_argument("--num-hands", type=int, default=2)
+    parser.add_argument("--no-smoothing", action="store_true", help="start with smoothing off")
+    parser.add_argument("--mirror", choices=("auto", "on", "off"), default="auto",
+                        help="selfie view (auto: on for webcams)")  # fmt: skip
+    parser.add_argument("--max-frames", type=int, default=None, help="quit after N frames")
+    parser.add_argument("--screenshot", type=Path, default=None, help="save a PNG (+ .json) of the window at the end")
+    parser.add_argument("--headless", action="store_true", help="open3d viewer: render offscreen, no window")
+    parser.add_argument("--no-pace", action="store_true", help="process files as fast as possible")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.viewer == "qt" and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        print("error: the Qt viewer needs a display: run under `xvfb-run -a`, or use --viewer open3d --headless",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        source = open_source(args.source)
+        calibration = args.calibration
+        if calibration is None and source.intrinsics is not None:  # depth cameras and RGB-D folders know theirs
+            calibration = Path(tempfile.mkdtemp(prefix="handpose-")) / "source_intrinsics.json"
+            source.intrinsics.save(calibration)
+        mirror = args.source.startswith("webcam") if args.mirror == "auto" else args.mirror == "on"
+        config = PipelineConfig(backend=args.backend, checkpoint=args.checkpoint, calibration=calibration,
+                                num_hands=args.num_hands, smoothing=not args.no_smoothing, mirrored_input=mirror)  # fmt: skip
+        session = LiveSession(source, config, pace=not args.no_pace)
+    except HandposeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.viewer == "qt":
+            from handpose.viz.qt_window import run_qt
+
+            shown = run_qt(session, args.max_frames, args.screenshot)
+        else:
+            from handpose.viz.open3d_viewer import run_open3d
+
+            shown = run_open3d(session, not args.headless, args.max_frames, args.screenshot)
+    except (HandposeError, InputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        session.close()
+    print(f"{shown} frames shown" + (f"; screenshot {args.screenshot}" if args.screenshot else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

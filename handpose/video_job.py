@@ -1,0 +1,345 @@
+"""Recorded-video processing: a video in, per-frame hand poses and an annotated video out, resumable.
+
+Outputs in ``out_dir`` (default ``outputs/<video stem>/``):
+
+* ``poses.jsonl`` - one line per decoded frame (:mod:`handpose.io.frame_record`)
+* ``poses.csv`` - one row per hand per frame (:mod:`handpose.io.csv_writer`)
+* ``annotated.mp4`` - the video with skeletons and handedness labels (mp4v)
+* ``coco_wholebody.json`` - with ``coco=True`` (:mod:`handpose.io.coco_export`)
+* ``summary.json`` - frame counts, skipped (corrupt) frames, hands found, mean stage latency
+
+How it survives interruption: results are appended to ``.partial/raw.jsonl`` and every
+``checkpoint_every`` frames the file is synced and ``.partial/progress.json`` records the next
+frame and the file's length (written atomically). A later run with ``resume=True`` cuts the raw
+file to that length and continues from that frame. The pipeline is reset at every checkpoint
+boundary (its tracker and filters start afresh, as after a lost hand), so each segment of frames
+gives the same result whether or not the run was interrupted before it. The final files are
+built from the raw file only when every frame is done, each written to a temporary file and
+renamed into place, then ``.partial/`` is removed: a reader never sees a half-written output.
+
+Frames the decoder rejects are skipped, counted and listed in the summary; the annotated video
+repeats the previous frame in their place so it keeps the source's timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from handpose.atomic import atomic_path, write_text_atomic
+from handpose.capture.video_file import VideoFileSource
+from handpose.errors import InputError
+from handpose.io.coco_export import write_coco_wholebody
+from handpose.io.csv_writer import write_csv
+from handpose.io.frame_record import FrameRecord
+from handpose.io.jsonl_writer import JsonlWriter, read_jsonl
+from handpose.track_smoothing import smooth_records
+from handpose.types import Frame, HandPose
+from handpose.viz.draw import draw_hands, draw_label
+
+PROGRESS_VERSION = 1
+STAGES = ("detect", "crop", "model", "lift", "smooth")
+
+
+class PosePipeline(Protocol):
+    """What the job needs of :class:`handpose.infer.pipeline.HandPosePipeline`."""
+
+    def __call__(self, frame: Frame) -> list[HandPose]: ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class VideoJobOptions:
+    """Settings of one video job.
+
+    Attributes:
+        smoothing: "offline" smooths each hand track over the whole video before writing
+            (zero lag); "none" writes the pipeline's output as it is (which may itself be
+            One-Euro filtered when the pipeline's live smoothing is on).
+        coco: also write ``coco_wholebody.json``.
+        annotate: write ``annotated.mp4``.
+        resume: continue an interrupted run in the same ``out_dir`` (same video and settings).
+        checkpoint_every: frames per checkpoint (and pipeline reset).
+        max_frames: process only the first ``max_frames`` frames (None = all).
+        progress: show tqdm progress bars.
+        settings_id: a string naming the pipeline settings; a resume with other settings is refused.
+    """
+
+    smoothing: Literal["none", "offline"] = "none"
+    coco: bool = False
+    annotate: bool = True
+    resume: bool = False
+    checkpoint_every: int = 100
+    max_frames: int | None = None
+    progress: bool = True
+    settings_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.smoothing not in ("none", "offline"):
+            raise InputError(f"smoothing must be 'none' or 'offline', got {self.smoothing!r}")
+        if self.checkpoint_every < 1:
+            raise InputError(f"checkpoint_every >= 1 expected, got {self.checkpoint_every}")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise InputError(f"max_frames >= 1 or None expected, got {self.max_frames}")
+
+
+@dataclass(frozen=True)
+class VideoJobResult:
+    """What a finished job wrote and counted (also in ``summary.json``)."""
+
+    video: Path
+    out_dir: Path
+    outputs: dict[str, Path]
+    frames_processed: int
+    skipped_frames: tuple[int, ...]
+    frames_with_hands: int
+    hands: int
+    resumed_from: int
+    mean_stage_ms: dict[str, float] = field(default_factory=dict)
+
+
+def default_out_dir(video: Path, root: Path = Path("outputs")) -> Path:
+    """``outputs/<video stem>/``."""
+    return root / video.stem
+
+
+class _Checkpoint:
+    """``.partial/progress.json``: where to resume and what was counted before."""
+
+    def __init__(self, work: Path, identity: dict[str, object]) -> None:
+        self.path = work / "progress.json"
+        self.identity = identity
+        self.next_frame = 0
+        self.jsonl_bytes = 0
+        self.skipped: list[int] = []
+        self.stage_ms = dict.fromkeys(STAGES, 0.0)
+        self.timed_frames = 0
+
+    def load(self) -> bool:
+        """Read a saved checkpoint of the same job; False when there is none."""
+        if not self.path.exists():
+            return False
+        doc = json.loads(self.path.read_text(encoding="utf-8"))
+        if doc.get("identity") != self.identity:
+            raise InputError(
+                f"cannot resume: {self.path} belongs to another video or other settings "
+                f"(saved {doc.get('identity')}, now {self.identity}); run without --resume to start over"
+            )
+        self.next_frame, self.jsonl_bytes = int(doc["next_frame"]), int(doc["jsonl_bytes"])
+        self.skipped, self.stage_ms = list(doc["skipped"]), dict(doc["stage_ms"])
+        self.timed_frames = int(doc["timed_frames"])
+        return True
+
+    def save(self) -> None:
+        doc = {"version": PROGRESS_VERSION, "identity": self.identity, "next_frame": self.next_frame,
+               "jsonl_bytes": self.jsonl_bytes, "skipped": self.skipped, "stage_ms": self.stage_ms,
+               "timed_frames": self.timed_frames}  # fmt: skip
+        write_text_atomic(self.path, json.dumps(doc) + "\n")
+
+
+def _identity(video: Path, options: VideoJobOptions) -> dict[str, object]:
+    stat = video.stat()
+    return {"video": str(video.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "settings": options.settings_id, "checkpoint_every": options.checkpoint_every,
+            "max_frames": options.max_frames}  # fmt: skip
+
+
+def process_video(
+    video: str | Path,
+    pipeline: PosePipeline,
+    out_dir: str | Path | None = None,
+    options: VideoJobOptions = VideoJobOptions(),
+) -> VideoJobResult:
+    """Run ``pipeline`` over every frame of ``video`` and write the outputs (module docstring)."""
+    video = Path(video)
+    if not video.is_file():
+        raise InputError(f"video file {video} does not exist")
+    out = default_out_dir(video) if out_dir is None else Path(out_dir)
+    work = out / ".partial"
+    checkpoint = _Checkpoint(work, _identity(video, options))
+    resumed = options.resume and checkpoint.load()
+    if not resumed:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+    start = checkpoint.next_frame
+    every = options.checkpoint_every
+    raw_path = work / "raw.jsonl"
+    with VideoFileSource(video, start=start, max_frames=_remaining(options.max_frames, start)) as source:
+        total = source.num_frames if options.max_frames is None else min(source.num_frames or options.max_frames,
+                                                                          options.max_frames)  # fmt: skip
+        with JsonlWriter(raw_path, resume_at=checkpoint.jsonl_bytes if resumed else None) as writer, tqdm(
+            total=total, initial=start, unit="frame", desc=f"{video.name}", disable=not options.progress
+        ) as bar:
+            expected = start
+            segment = start // every
+            pipeline.reset()
+            for frame in source:
+                if frame.index // every != segment:  # crossed a checkpoint boundary
+                    segment = frame.index // every
+                    boundary = segment * every
+                    checkpoint.skipped.extend(range(expected, boundary))
+                    expected = max(expected, boundary)
+                    checkpoint.next_frame, checkpoint.jsonl_bytes = boundary, writer.flush()
+                    checkpoint.save()
+                    pipeline.reset()
+                checkpoint.skipped.extend(range(expected, frame.index))
+                hands = pipeline(frame)
+                writer.write(FrameRecord(frame.index, frame.timestamp_s, tuple(hands)))
+                _add_timings(checkpoint, hands)
+                expected = frame.index + 1
+                bar.update(frame.index + 1 - bar.n)
+            trailing = source.skipped - sum(1 for i in checkpoint.skipped if i >= start)
+            checkpoint.skipped.extend(range(expected, expected + max(0, trailing)))
+            checkpoint.next_frame, checkpoint.jsonl_bytes = expected + max(0, trailing), writer.flush()
+            checkpoint.save()
+        fps, size = source.fps, source.size
+    records = list(read_jsonl(raw_path))
+    if options.smoothing == "offline":
+        records = smooth_records(records)
+    outputs = _write_outputs(video, out, records, checkpoint, options, fps, size, start)
+    shutil.rmtree(work, ignore_errors=True)
+    return outputs
+
+
+def _remaining(max_frames: int | None, start: int) -> int | None:
+    return None if max_frames is None else max(0, max_frames - start)
+
+
+def _add_timings(checkpoint: _Checkpoint, hands: Sequence[HandPose]) -> None:
+    if hands:
+        timings = hands[0].timings
+        for stage in STAGES:
+            checkpoint.stage_ms[stage] += getattr(timings, f"{stage}_ms")
+        checkpoint.timed_frames += 1
+
+
+def _write_outputs(
+    video: Path,
+    out: Path,
+    records: list[FrameRecord],
+    checkpoint: _Checkpoint,
+    options: VideoJobOptions,
+    fps: float,
+    size: tuple[int, int],
+    resumed_from: int,
+) -> VideoJobResult:
+    outputs = {"jsonl": out / "poses.jsonl", "csv": out / "poses.csv", "summary": out / "summary.json"}
+    with atomic_path(outputs["jsonl"]) as tmp:
+        tmp.write_text("".join(r.to_json() + "\n" for r in records), encoding="utf-8")
+    write_csv(outputs["csv"], records)
+    if options.coco:
+        outputs["coco"] = out / "coco_wholebody.json"
+        write_coco_wholebody(outputs["coco"], records, video.stem, size)
+    if options.annotate:
+        outputs["video"] = out / "annotated.mp4"
+        write_annotated_video(video, records, outputs["video"], fps, size, options.progress)
+    timed = max(1, checkpoint.timed_frames)
+    result = VideoJobResult(
+        video=video,
+        out_dir=out,
+        outputs=outputs,
+        frames_processed=len(records),
+        skipped_frames=tuple(checkpoint.skipped),
+        frames_with_hands=sum(1 for r in records if r.hands),
+        hands=sum(len(r.hands) for r in records),
+        resumed_from=resumed_from,
+        mean_stage_ms={s: round(v / timed, 3) for s, v in checkpoint.stage_ms.items()},
+    )
+    summary = {
+        "video": str(video), "fps": fps, "size": list(size), "frames_processed": result.frames_processed,
+        "frames_skipped": len(result.skipped_frames), "skipped_frames": list(result.skipped_frames),
+        "frames_with_hands": result.frames_with_hands, "hands": result.hands, "smoothing": options.smoothing,
+        "settings": options.settings_id, "mean_stage_ms_per_frame_with_hands": result.mean_stage_ms,
+        "outputs": {k: p.name for k, p in outputs.items()},
+    }  # fmt: skip
+    write_text_atomic(outputs["summary"], json.dumps(summary, indent=2) + "\n")
+    return result
+
+
+def _annotated_frames(video: Path, records: list[FrameRecord]) -> Iterator[np.ndarray]:
+    """(H, W, 3) uint8 RGB annotated frames, one per source frame up to the last record; a frame
+    without a record (skipped) repeats the previous one."""
+    by_index = {r.frame: r for r in records}
+    last = max(by_index, default=-1)
+    previous: np.ndarray | None = None
+    with VideoFileSource(video, max_frames=last + 1) as source:
+        expected = 0
+        for frame in source:
+            record = by_index.get(frame.index)
+            if previous is not None:
+                for _ in range(expected, frame.index):
+                    yield previous
+            image = frame.rgb  # owned by this frame: draw in place
+            if record is not None:
+                draw_hands(image, record.hands, in_place=True)
+                n = len(record.hands)
+                label = f"frame {frame.index}  {frame.timestamp_s:7.2f} s  {n} hand{'s' if n != 1 else ''}"
+                draw_label(image, label, (6, image.shape[0] - 8), in_place=True)
+            previous = image
+            expected = frame.index + 1
+            yield image
+
+
+def write_annotated_video(
+    video: Path, records: list[FrameRecord], path: Path, fps: float, size: tuple[int, int], progress: bool = True
+) -> int:
+    """Write the annotated copy of ``video`` (mp4v) atomically; return its frame count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    count = 0
+    try:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        if not writer.isOpened():
+            raise InputError(f"OpenCV cannot write an mp4v video to {tmp}")
+        try:
+            for image in tqdm(_annotated_frames(video, records), total=len(records), unit="frame",
+                              desc="annotated.mp4", disable=not progress):  # fmt: skip
+                writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+                count += 1
+        finally:
+            writer.release()
+        tmp.chmod(0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
+def process_many(
+    videos: Sequence[Path],
+    make_pipeline: Callable[[], PosePipeline],
+    out_root: Path,
+    options: VideoJobOptions,
+) -> list[VideoJobResult]:
+    """Process several videos one after another into ``out_root/<stem>/`` with one pipeline."""
+    stems = [v.stem for v in videos]
+    clashes = sorted({s for s in stems if stems.count(s) > 1})
+    if clashes:
+        raise InputError(f"videos with distinct names expected (outputs go to <out>/<stem>/); repeated: {clashes}")
+    pipeline = make_pipeline()
+    results = []
+    try:
+        for video in videos:
+            started = time.monotonic()
+            results.append(process_video(video, pipeline, default_out_dir(video, out_root), options))
+            if options.progress:
+                print(f"{video.name}: done in {time.monotonic() - started:.1f} s -> {results[-1].out_dir}")
+    finally:
+        pipeline.close()
+    return results
