@@ -118,10 +118,12 @@ class BackgroundBank:
         """Number of usable photos."""
         return len(self._photos)
 
-    def sample(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, height: int, width: int, photo: bool | None = None) -> np.ndarray:
         """A random (height, width, 3) uint8 RGB patch: a hand-free photo region or a texture,
-        random region, scale and horizontal flip."""
-        if rng.random() < self.photo_fraction:
+        random region, scale and horizontal flip. ``photo=True`` asks for a photo patch (a texture
+        only when no photo is usable), ``False`` for a texture, None draws by ``photo_fraction``."""
+        use_photo = rng.random() < self.photo_fraction if photo is None else (photo and bool(self._photos))
+        if use_photo:
             k = int(rng.integers(len(self._photos)))
             rect = _free_rect(rng, self._photos[k].shape[:2], self._boxes[k], width / height)
             if rect is not None:

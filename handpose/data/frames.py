@@ -84,9 +84,9 @@ class FrameRenderer:
         self._scene = SceneRenderer(self.width, self.height)
         self._backgrounds = backgrounds if backgrounds is not None else BackgroundBank.default()
 
-    def background(self, rng: np.random.Generator) -> np.ndarray:
-        """A random (H, W, 3) uint8 RGB background patch."""
-        return self._backgrounds.sample(rng, self.height, self.width)
+    def background(self, rng: np.random.Generator, photo: bool | None = None) -> np.ndarray:
+        """A random (H, W, 3) uint8 RGB background patch (``photo``: see ``BackgroundBank.sample``)."""
+        return self._backgrounds.sample(rng, self.height, self.width, photo)
 
     def render(self, hands: Sequence[HandSpec], K: np.ndarray, background_rgb: np.ndarray,
                lighting: Lighting | None = None, index: int = 0, timestamp_s: float = 0.0) -> SyntheticFrame:
@@ -140,14 +140,15 @@ def hand_sequence(n_frames: int, fps: float = 30.0, seed: int = 0, width: int = 
     """A smooth clip: the hand(s) move, turn and go through gestures (smoothly interpolated).
 
     Deterministic per ``seed``. The right hand (and, with ``two_hands``, a left one beside it)
-    stays mostly palm-on or slightly turned, 350-600 mm from the camera, fully in the frame.
+    stays mostly palm-on or slightly turned, 350-600 mm from the camera, fully in the frame, in
+    front of a real-photo background when photos are available.
     """
     if n_frames < 1 or fps <= 0:
         raise InputError(f"n_frames >= 1 and fps > 0 expected, got {n_frames}, {fps}")
     rng = np.random.default_rng(seed)
     renderer = renderer or FrameRenderer(width, height)
     K = default_intrinsics(renderer.width, renderer.height)
-    background = renderer.background(rng)
+    background = renderer.background(rng, photo=True)
     lighting = random_lighting(rng)
     sides: tuple[Side, ...] = ("right", "left") if two_hands else ("right",)
     n_keys = int(np.ceil(n_frames / fps / seconds_per_gesture)) + 2

@@ -230,8 +230,12 @@ class SceneRenderer:
         for side in ("right", "left"):
             rig = load_rig(side)
             self._hand_mesh[side] = self.renderer.add_mesh(rig.faces, len(rig.vertices_mm))
-            back = rig.rest_global[0, :3, 1]  # wrist-local +Y (back of the hand) in the model frame
-            self._palm_weight[side] = np.clip(-2.0 * rig.normals @ back - 0.4, 0.0, 1.0)[:, None]
+            # palm side: normals against the wrist's +Y (back of the hand), faded out towards the
+            # wrist so the hand meets the forearm (arm skin colour) without a seam
+            back, along = rig.rest_global[0, :3, 1], rig.rest_global[0, :3, 2]
+            towards_fingers = -(rig.vertices_mm - rig.rest_global[0, :3, 3]) @ along
+            fade = np.clip((towards_fingers - 5.0) / 30.0, 0.0, 1.0)
+            self._palm_weight[side] = (np.clip(-2.0 * rig.normals @ back - 0.4, 0.0, 1.0) * fade)[:, None]
         self._arm_mesh = self.renderer.add_mesh(forearm_mesh.forearm_faces(), forearm_mesh.NUM_VERTICES)
         self._prim_mesh = [self.renderer.add_mesh(p.faces, len(p.vertices)) for p in PRIMITIVES]
 
