@@ -26,6 +26,9 @@ UPRIGHT_PALM_VIEW: Final = np.stack([[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.
 _SKIN_LIGHT: Final = np.array([0.80, 0.52, 0.38])
 _SKIN_DARK: Final = np.array([0.075, 0.035, 0.018])
 _PALM_TINT: Final = np.array([0.75, 0.45, 0.36])
+_NAIL_TINT: Final = np.array([0.78, 0.55, 0.50])
+#: WebXR indices of the distal phalanges (thumb, index, middle, ring, pinky): they carry the nails.
+_DISTAL_JOINTS: Final = (3, 8, 13, 18, 23)
 #: (21,) a joint is visible when no surface lies more than this (times the hand scale) in front of
 #: it. Joints sit inside the hand: finger joints ~5-12 mm behind the skin, the MCPs up to ~20 mm
 #: behind the palm's skin, the wrist label and thumb CMC ~30 mm inside the heel of the hand.
@@ -227,6 +230,7 @@ class SceneRenderer:
         self.renderer = Renderer(width, height)
         self._hand_mesh: dict[str, int] = {}
         self._palm_weight: dict[str, np.ndarray] = {}
+        self._nail_weight: dict[str, np.ndarray] = {}
         for side in ("right", "left"):
             rig = load_rig(side)
             self._hand_mesh[side] = self.renderer.add_mesh(rig.faces, len(rig.vertices_mm))
@@ -236,6 +240,7 @@ class SceneRenderer:
             towards_fingers = -(rig.vertices_mm - rig.rest_global[0, :3, 3]) @ along
             fade = np.clip((towards_fingers - 5.0) / 30.0, 0.0, 1.0)
             self._palm_weight[side] = (np.clip(-2.0 * rig.normals @ back - 0.4, 0.0, 1.0) * fade)[:, None]
+            self._nail_weight[side] = _nail_weights(rig)[:, None]
         self._arm_mesh = self.renderer.add_mesh(forearm_mesh.forearm_faces(), forearm_mesh.NUM_VERTICES)
         self._prim_mesh = [self.renderer.add_mesh(p.faces, len(p.vertices)) for p in PRIMITIVES]
 
@@ -250,6 +255,8 @@ class SceneRenderer:
             if draw_hands:
                 w = self._palm_weight[hand.spec.side]
                 albedo = (1.0 - w) * look.skin + w * look.palm
+                nail = self._nail_weight[hand.spec.side]
+                albedo = (1.0 - nail) * albedo + nail * (0.5 * look.skin + 0.5 * _NAIL_TINT)
                 mesh = self._hand_mesh[hand.spec.side]
                 draws.append(MeshDraw(mesh, hand.vertices_mm, hand.normals, albedo, material))
             if hand.forearm is not None:
@@ -261,6 +268,21 @@ class SceneRenderer:
             draws.append(MeshDraw(self._prim_mesh[occ.primitive], occ.vertices_mm, occ.normals,
                                   np.broadcast_to(occ.albedo, occ.vertices_mm.shape), Material(specular=0.15)))
         return self.renderer.render(K, background_rgb, draws, lighting or _DEFAULT_LIGHTING)
+
+
+def _nail_weights(rig: HandRig) -> np.ndarray:
+    """(V,) in [0, 1]: how much each rest vertex lies on a nail (the back of the outer part of a
+    distal phalanx)."""
+    weight = np.zeros(len(rig.vertices_mm))
+    for distal in _DISTAL_JOINTS:
+        frame = rig.rest_global[distal]
+        length = np.linalg.norm(rig.rest_global[distal + 1, :3, 3] - frame[:3, 3])
+        along = (rig.vertices_mm - frame[:3, 3]) @ -frame[:3, 2] / length  # 0 at the DIP/IP, 1 at the tip
+        on_bone = np.where(rig.skin_joints == distal, rig.skin_weights, 0.0).sum(axis=1)
+        facing_back = rig.normals @ frame[:3, 1]
+        nail = np.clip((along - 0.3) / 0.15, 0, 1) * np.clip((facing_back - 0.5) / 0.2, 0, 1) * (on_bone > 0.5)
+        weight = np.maximum(weight, nail)
+    return weight
 
 
 _DEFAULT_LIGHTING: Final = Lighting(
