@@ -208,3 +208,23 @@ def test_shared_photos_have_stored_hand_boxes():
     if not find_photos():
         pytest.skip("shared real photos not on this machine")
     assert BackgroundBank.default().num_photos >= 40  # of 45; the detector found no hand in 3
+
+
+def test_contact_sheet_draws_each_sample_in_its_tile(samples):
+    from handpose.data.contact_sheet import contact_sheet
+    from handpose.viz.draw import JOINT_COLORS_RGB
+
+    chosen = [s for s in samples if s.present][:3]
+    sheet = contact_sheet(chosen, columns=2, scale=2)
+    assert sheet.shape == (2 * 256, 2 * 256, 3) and sheet.dtype == np.uint8
+    for k, sample in enumerate(chosen):
+        r, c = divmod(k, 2)
+        tile = sheet[r * 256 : (r + 1) * 256, c * 256 : (c + 1) * 256]
+        points = np.rint((sample.keypoints_crop_px + 0.5) * 2 - 0.5).astype(int)
+        inside = np.all((points >= 0) & (points < 256), axis=1)
+        hits = [np.array_equal(tile[y, x], JOINT_COLORS_RGB[j]) for j, (x, y) in enumerate(points)
+                if inside[j] and sample.visible[j]]
+        assert np.mean(hits) > 0.6  # visible joints show their colour (a few are overdrawn by neighbours)
+    assert not np.any(sheet[2 * 256 - 256 :, 256:])  # the empty fourth tile stays black
+    with pytest.raises(ValueError, match="pose-only"):
+        contact_sheet([PoseSource(num_samples=1)[0]])
