@@ -80,10 +80,6 @@ class HandRig:
     inverse_bind: np.ndarray
     spread_sign: np.ndarray
 
-    @property
-    def is_left(self) -> bool:
-        return self.side == "left"
-
 
 @cache
 def load_rig(side: Side = "right") -> HandRig:
@@ -161,13 +157,14 @@ def _node_matrix(node: dict) -> np.ndarray:
     """4x4 of a glTF node's TRS (metres)."""
     m = np.eye(4)
     x, y, z, w = node.get("rotation", (0.0, 0.0, 0.0, 1.0))
-    m[:3, :3] = _quat_to_matrix(np.array([w, x, y, z]))
+    m[:3, :3] = quaternion_matrix(np.array([w, x, y, z]))
     m[:3, :3] *= np.asarray(node.get("scale", (1.0, 1.0, 1.0)))[None, :]
     m[:3, 3] = node.get("translation", (0.0, 0.0, 0.0))
     return m
 
 
-def _quat_to_matrix(q: np.ndarray) -> np.ndarray:
+def quaternion_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrix (3, 3) of a quaternion (w, x, y, z) (normalised here)."""
     w, x, y, z = q / np.linalg.norm(q)
     return np.array([
         [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],

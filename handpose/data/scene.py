@@ -16,7 +16,16 @@ from handpose.data import forearm as forearm_mesh
 from handpose.data import hand_poses
 from handpose.data.occluders import PRIMITIVES, Occluder
 from handpose.data.render import Lighting, Material, MeshDraw, Renderer, Rendering
-from handpose.data.rig import HandRig, Side, axis_angle_matrices, forward_kinematics, joints21_mm, load_rig, skin
+from handpose.data.rig import (
+    HandRig,
+    Side,
+    axis_angle_matrices,
+    forward_kinematics,
+    joints21_mm,
+    load_rig,
+    quaternion_matrix,
+    skin,
+)
 
 #: wrist-local axes -> camera for an upright right hand, palm to the camera: bones (-Z) point up
 #: (-y), the back of the hand (+Y) points away (+z).
@@ -176,13 +185,7 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     back, sides) with roll; one quarter: uniformly random rotations.
     """
     if rng.random() < 0.25:
-        q = rng.normal(size=4)
-        w, x, y, z = q / np.linalg.norm(q)
-        return np.array([
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ])  # fmt: skip
+        return quaternion_matrix(rng.normal(size=4))  # a Gaussian 4-vector is a uniform rotation
     yaw = axis_angle_matrices(np.array([0.0, rng.uniform(-np.pi, np.pi), 0.0]))
     pitch = axis_angle_matrices(np.array([rng.normal(scale=0.5), 0.0, 0.0]))
     roll = axis_angle_matrices(np.array([0.0, 0.0, rng.normal(scale=0.6)]))
