@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-smoothing", action="store_true", help="start with smoothing off")
     parser.add_argument("--mirror", choices=("auto", "on", "off"), default="auto",
                         help="selfie view (auto: on for webcams)")  # fmt: skip
+    parser.add_argument("--detect-every-frame", action="store_true",
+                        help="run MediaPipe on every frame instead of tracking (for folders of unrelated stills)")  # fmt: skip
     parser.add_argument("--max-frames", type=int, default=None, help="quit after N frames")
     parser.add_argument("--screenshot", type=Path, default=None, help="save a PNG (+ .json) of the window at the end")
     parser.add_argument("--headless", action="store_true", help="open3d viewer: render offscreen, no window")
@@ -57,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             source.intrinsics.save(calibration)
         mirror = args.source.startswith("webcam") if args.mirror == "auto" else args.mirror == "on"
         config = PipelineConfig(backend=args.backend, checkpoint=args.checkpoint, calibration=calibration,
-                                num_hands=args.num_hands, smoothing=not args.no_smoothing, mirrored_input=mirror)  # fmt: skip
+                                num_hands=args.num_hands, smoothing=not args.no_smoothing, mirrored_input=mirror,
+                                detector_mode="image" if args.detect_every_frame else "video")  # fmt: skip
         session = LiveSession(source, config, pace=not args.no_pace)
     except HandposeError as exc:
         print(f"error: {exc}", file=sys.stderr)

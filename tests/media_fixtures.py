@@ -54,3 +54,18 @@ def corrupt_mjpg_frames(path: Path, indices: Sequence[int], seed: int = 0) -> No
         start = starts[index]
         data[start : start + 400] = rng.integers(0, 256, 400, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
+
+
+def model_checkpoint(folder: Path) -> Path:
+    """The trained default model when it exists, else a seeded untrained one saved in ``folder`` (deterministic)."""
+    import torch
+
+    from handpose.model import build_model
+    from handpose.model.checkpoint import DEFAULT_CHECKPOINT, save_model
+
+    if DEFAULT_CHECKPOINT.is_file():
+        return DEFAULT_CHECKPOINT
+    torch.manual_seed(0)
+    path = folder / "seeded.pt"
+    save_model(build_model(), path)
+    return path

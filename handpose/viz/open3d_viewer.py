@@ -203,6 +203,8 @@ def run_open3d(
                 "frame": last.frame.index,
                 "hands": [{"handedness": h.handedness, "keypoints_px": np.asarray(h.keypoints_px).tolist()}
                           for h in last.hands],
+                "camera_rect": [0, 0, *viewer.intrinsics.size],
+                "camera_scale": 1.0,
                 "view3d_rect": [0, 0, *viewer.intrinsics.size],
                 "fps": last.fps,
                 "settings": session.settings,

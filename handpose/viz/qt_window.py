@@ -185,8 +185,13 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def frame_to_window(self, points_px: np.ndarray) -> np.ndarray:
         """Map frame px (N, 2) to this window's px (as in :meth:`QWidget.grab`)."""
+        x, y, _, _ = self.camera_rect()
+        return np.asarray(points_px, dtype=np.float64) * self.view_scale + [x, y]
+
+    def camera_rect(self) -> tuple[int, int, int, int]:
+        """(x, y, width, height) of the camera view in this window's px."""
         origin = self.camera_label.mapTo(self, QtCore.QPoint(0, 0))
-        return np.asarray(points_px, dtype=np.float64) * self.view_scale + [origin.x(), origin.y()]
+        return origin.x(), origin.y(), self.camera_label.width(), self.camera_label.height()
 
     def view3d_rect(self) -> tuple[int, int, int, int]:
         """(x, y, width, height) of the 3D view in this window's px."""
@@ -227,6 +232,8 @@ def run_qt(session: LiveSession, max_frames: int | None = None, screenshot: str 
                 "frame": last.frame.index,
                 "hands": [{"handedness": h.handedness, "keypoints_px": window.frame_to_window(h.keypoints_px).tolist()}
                           for h in last.hands],
+                "camera_rect": list(window.camera_rect()),
+                "camera_scale": window.view_scale,
                 "view3d_rect": list(window.view3d_rect()),
                 "fps": last.fps,
                 "settings": session.settings,

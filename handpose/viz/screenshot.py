@@ -1,8 +1,10 @@
 """Save a demo screenshot (PNG) with a JSON sidecar saying where things are in it.
 
 The sidecar (``<name>.json`` next to ``<name>.png``) holds the frame index, each hand's
-handedness and its 2D joints in screenshot pixels, the 3D view's rectangle and the settings, so a
-headless run can be checked automatically (skeleton colours at the joints, a non-empty 3D view).
+handedness and its 2D joints in screenshot pixels, where the camera view is (``camera_rect``
+x, y, w, h and ``camera_scale``, screenshot px per frame px), the 3D view's rectangle and the
+settings, so a headless run can be checked automatically (skeleton colours at the joints, a
+non-empty 3D view).
 """
 
 from __future__ import annotations

@@ -1,0 +1,105 @@
+"""apps/live_demo run headless for a number of frames on a real video (a pan over a real hand photo):
+the Open3D viewer offscreen (EGL) in this process, the Qt window under Xvfb in a subprocess. The
+screenshots must show the skeleton's colours at the joints the sidecar reports and a non-empty 3D view."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from apps import live_demo
+from handpose.viz.draw import JOINT_COLORS_RGB
+from tests.media_fixtures import model_checkpoint, pan_frames, write_video
+
+REPO = Path(__file__).resolve().parents[1]
+#: the latency text box in the top-left corner of the overlay (frame px) hides what is under it
+TEXT_BOX = (130, 150)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    return model_checkpoint(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("clip") / "pan.mp4", pan_frames(12, (320, 240)), fps=15.0)
+
+
+def skeleton_colour(pixel: np.ndarray) -> int:
+    """Index of the nearest joint colour (0 wrist, 1 thumb, 5 index, 9 middle, 13 ring, 17 pinky) or -1."""
+    candidates = (0, 1, 5, 9, 13, 17)
+    dist = [np.linalg.norm(pixel.astype(float) - JOINT_COLORS_RGB[j]) for j in candidates]
+    return candidates[int(np.argmin(dist))] if min(dist) < 70 else -1
+
+
+def check_screenshot(png: Path) -> dict:
+    """Skeleton colours at the sidecar's joints; returns the sidecar."""
+    shot = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
+    info = json.loads(png.with_suffix(".json").read_text())
+    frame_origin, scale = info["camera_rect"][:2], info["camera_scale"]
+    assert info["hands"], "no hand in the last frame"
+    own = any_colour = total = 0
+    for hand in info["hands"]:
+        for j, (x, y) in enumerate(np.asarray(hand["keypoints_px"])):
+            fx, fy = (x - frame_origin[0]) / scale, (y - frame_origin[1]) / scale  # back in frame px
+            if not (0 <= fx < 320 and 0 <= fy < 240) or (fx < TEXT_BOX[0] and fy < TEXT_BOX[1]):
+                continue
+            found = skeleton_colour(shot[int(round(y)), int(round(x))])
+            total += 1
+            any_colour += found >= 0
+            own += found == (0 if j == 0 else 1 + 4 * ((j - 1) // 4))
+    assert total >= 10
+    assert any_colour >= 0.9 * total and own >= 0.5 * total, (any_colour, own, total)
+    return info
+
+
+def test_open3d_viewer_headless(checkpoint, clip, tmp_path):
+    pytest.importorskip("open3d")
+    png = tmp_path / "o3d.png"
+    code = live_demo.main(["--viewer", "open3d", "--headless", "--source", str(clip), "--checkpoint", str(checkpoint),
+                           "--max-frames", "6", "--screenshot", str(png), "--no-pace", "--detect-every-frame"])  # fmt: skip
+    assert code == 0
+    info = check_screenshot(png)
+    assert info["camera_rect"] == [0, 0, 320, 240]  # the Open3D view starts at the camera: frame px = picture px
+    assert info["settings"] == {"backend": "onnxruntime", "smoothing": "on", "mirror": "off"}
+
+
+def test_qt_window_under_xvfb(checkpoint, clip, tmp_path):
+    pytest.importorskip("PyQt5")
+    pytest.importorskip("pyqtgraph")
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run is not installed (Debian package xvfb)")
+    png = tmp_path / "qt.png"
+    run = subprocess.run(
+        ["xvfb-run", "-a", sys.executable, "-m", "apps.live_demo", "--source", str(clip), "--checkpoint",
+         str(checkpoint), "--max-frames", "6", "--screenshot", str(png), "--no-pace", "--detect-every-frame"],
+        cwd=REPO, env={**os.environ, "QT_QPA_PLATFORM": "xcb"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "6 frames shown" in run.stdout
+    info = check_screenshot(png)
+    assert info["camera_rect"][2:] == [320, 240] and info["camera_scale"] == 1.0
+    shot = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
+    x, y, w, h = info["view3d_rect"]
+    view = shot[y : y + h, x : x + w].reshape(-1, 3)[::3]
+    coloured = np.mean([skeleton_colour(p) > 0 for p in view])
+    assert coloured > 0.001, "the 3D view shows no skeleton"
+
+
+def test_missing_camera_and_display_errors(capsys, monkeypatch):
+    if not Path("/dev/video5").exists():
+        assert live_demo.main(["--viewer", "open3d", "--headless", "--source", "webcam:5"]) == 2
+        assert "no camera at index 5" in capsys.readouterr().err
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert live_demo.main(["--viewer", "qt", "--source", "webcam:5"]) == 2
+    assert "xvfb-run" in capsys.readouterr().err

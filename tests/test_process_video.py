@@ -1,0 +1,185 @@
+"""The video job and apps/process_video on real videos (pans over a real hand photo) with the real pipeline:
+the outputs and their formats, corrupt frames, offline smoothing, a folder of videos, and a run killed with
+SIGKILL then resumed, which must end with the same files as an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from apps import process_video as app
+from handpose.errors import InputError
+from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+from handpose.io.csv_writer import HEADER
+from handpose.io.jsonl_writer import read_jsonl
+from handpose.video_job import VideoJobOptions, process_video
+from handpose.viz.draw import JOINT_COLORS_RGB
+from tests.media_fixtures import corrupt_mjpg_frames, model_checkpoint, pan_frames, write_video
+
+N = 24
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    return model_checkpoint(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def pipeline(checkpoint):
+    with HandPosePipeline(PipelineConfig(checkpoint=checkpoint, num_hands=2)) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[np.ndarray]:
+    return pan_frames(N, (320, 240))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, frames) -> Path:
+    return write_video(tmp_path_factory.mktemp("clip") / "pan.mp4", frames, fps=15.0)
+
+
+def test_outputs_jsonl_csv_coco_and_annotated_video(pipeline, clip, frames, tmp_path):
+    out = tmp_path / "out"
+    result = process_video(clip, pipeline, out, VideoJobOptions(coco=True, progress=False, checkpoint_every=10))
+    assert set(result.outputs) == {"jsonl", "csv", "summary", "coco", "video"}
+    assert sorted(p.name for p in out.iterdir()) == ["annotated.mp4", "coco_wholebody.json", "poses.csv",
+                                                     "poses.jsonl", "summary.json"]  # fmt: skip
+    records = list(read_jsonl(out / "poses.jsonl"))
+    assert [r.frame for r in records] == list(range(N))
+    np.testing.assert_allclose([r.timestamp_s for r in records], np.arange(N) / 15.0, atol=1e-6)
+    assert result.frames_with_hands >= N // 2  # MediaPipe finds the real hand
+    hands = [(r, h) for r in records for h in r.hands]
+    for _, hand in hands:
+        assert hand.keypoints_px.shape == (21, 2) and hand.joints_cam_mm.shape == (21, 3)
+        assert hand.handedness in ("left", "right") and 0.0 <= hand.presence <= 1.0
+        assert np.all(hand.joints_cam_mm[:, 2] > 0)  # in front of the camera
+    # CSV: one row per hand, the JSONL numbers
+    rows = (out / "poses.csv").read_text().splitlines()
+    assert rows[0].split(",") == list(HEADER) and len(HEADER) == 5 + 21 * 8 and len(rows) - 1 == len(hands)
+    first = rows[1].split(",")
+    record, hand = hands[0]
+    assert int(first[0]) == record.frame and first[3] == hand.handedness
+    assert float(first[HEADER.index("index_tip_u_px")]) == pytest.approx(hand.keypoints_px[8, 0], abs=0.006)
+    assert float(first[HEADER.index("wrist_z_mm")]) == pytest.approx(hand.joints_cam_mm[0, 2], abs=0.006)
+    # COCO-WholeBody: 21 x (x, y, v) per side, valid flags matching the hands
+    coco = json.loads((out / "coco_wholebody.json").read_text())
+    assert len(coco["images"]) == N and coco["categories"][0]["name"] == "person"
+    annotation = next(a for a in coco["annotations"] if a["image_id"] == record.frame)
+    side = hand.handedness.replace("left", "lefthand").replace("right", "righthand")
+    assert annotation[f"{side}_valid"] and len(annotation[f"{side}_kpts"]) == 63
+    kpts = np.array(annotation[f"{side}_kpts"]).reshape(21, 3)
+    assert np.all(kpts[:, 2] == 2)
+    assert any(np.allclose(kpts[:, :2], h.keypoints_px, atol=0.01) for h in record.hands if h.handedness == hand.handedness)
+    # annotated video: same length, size and rate; the skeleton's colours at the joints
+    cap = cv2.VideoCapture(str(out / "annotated.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == N and cap.get(cv2.CAP_PROP_FPS) == pytest.approx(15.0)
+    closer = 0
+    checked = 0
+    for index in range(N):
+        ok, bgr = cap.read()
+        assert ok and bgr.shape == (240, 320, 3)
+        for hand in records[index].hands:
+            for j in (4, 8, 12, 16, 20):
+                x, y = np.round(hand.keypoints_px[j]).astype(int)
+                if 0 <= x < 320 and 0 <= y < 240:
+                    colour = np.array(JOINT_COLORS_RGB[j], float)
+                    annotated = np.linalg.norm(bgr[y, x, ::-1] - colour)
+                    source = np.linalg.norm(frames[index][y, x].astype(float) - colour)
+                    closer += annotated < source and annotated < 80
+                    checked += 1
+    assert checked > 0 and closer >= 0.7 * checked  # (mp4 blurs the 3 px dots; fingers may cross)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames_processed"] == N and summary["frames_skipped"] == 0 and summary["hands"] == len(hands)
+    assert summary["mean_stage_ms_per_frame_with_hands"]["model"] > 0
+
+
+
+
+
+
+def test_corrupt_frames_are_skipped_counted_and_the_video_keeps_its_length(pipeline, frames, tmp_path):
+    clip = write_video(tmp_path / "damaged.avi", frames[:12], fps=15.0, fourcc="MJPG")
+    corrupt_mjpg_frames(clip, [3, 7])
+    result = process_video(clip, pipeline, tmp_path / "out", VideoJobOptions(progress=False, checkpoint_every=5))
+    assert result.skipped_frames == (3, 7) and result.frames_processed == 10
+    assert [r.frame for r in read_jsonl(result.outputs["jsonl"])] == [0, 1, 2, 4, 5, 6, 8, 9, 10, 11]
+    summary = json.loads(result.outputs["summary"].read_text())
+    assert summary["frames_skipped"] == 2 and summary["skipped_frames"] == [3, 7]
+    cap = cv2.VideoCapture(str(result.outputs["video"]))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12  # skipped frames repeat the previous one
+
+
+def _jitter(records, side: str) -> float:
+    """Mean joint acceleration (px / frame^2) of the ``side`` hand over consecutive frames having it."""
+    tracks = [next((h.keypoints_px for h in r.hands if h.handedness == side), None) for r in records]
+    acc = [np.linalg.norm(a - 2 * b + c, axis=1).mean() for a, b, c in zip(tracks, tracks[1:], tracks[2:])
+           if a is not None and b is not None and c is not None]  # fmt: skip
+    return float(np.mean(acc)) if acc else float("nan")
+
+
+def test_offline_smoothing_reduces_jitter_and_keeps_the_hands(pipeline, clip, tmp_path):
+    raw = process_video(clip, pipeline, tmp_path / "raw", VideoJobOptions(progress=False, annotate=False))
+    smooth = process_video(clip, pipeline, tmp_path / "smooth",
+                           VideoJobOptions(progress=False, annotate=False, smoothing="offline"))  # fmt: skip
+    raw_records, smooth_records = list(read_jsonl(raw.outputs["jsonl"])), list(read_jsonl(smooth.outputs["jsonl"]))
+    assert [[h.handedness for h in r.hands] for r in raw_records] == [[h.handedness for h in r.hands] for r in smooth_records]
+    side = max(("left", "right"), key=lambda s: sum(h.handedness == s for r in raw_records for h in r.hands))
+    assert _jitter(smooth_records, side) < 0.7 * _jitter(raw_records, side)
+
+
+def test_folder_of_videos_and_errors(checkpoint, frames, tmp_path, capsys):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    write_video(folder / "a.mp4", frames[:6])
+    write_video(folder / "b.avi", frames[6:12], fourcc="MJPG")
+    (folder / "notes.txt").write_text("not a video")
+    code = app.main([str(folder), "--out-root", str(tmp_path / "res"), "--checkpoint", str(checkpoint), "--quiet",
+                     "--no-video", "--smooth", "none"])  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["a", "b"]
+    assert len(list(read_jsonl(tmp_path / "res" / "b" / "poses.jsonl"))) == 6
+    assert app.main([str(tmp_path / "missing.mp4"), "--quiet"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(InputError, match="no video files"):
+        app.find_videos([tmp_path / "res"])
+
+
+def test_killed_run_resumes_to_the_same_files(checkpoint, tmp_path):
+    total = 200
+    clip = write_video(tmp_path / "long.mp4", pan_frames(total, (240, 180)), fps=30.0)
+    args = [str(clip), "--checkpoint", str(checkpoint), "--checkpoint-every", "20", "--quiet", "--coco", "--no-video"]
+    killed_root = tmp_path / "killed"
+    progress = killed_root / "long" / ".partial" / "progress.json"
+    process = subprocess.Popen([sys.executable, "-m", "apps.process_video", *args, "--out-root", str(killed_root)],
+                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if progress.exists() and json.loads(progress.read_text())["next_frame"] >= 40:
+                break
+            time.sleep(0.005)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    done = json.loads(progress.read_text())["next_frame"]
+    assert 40 <= done < total, "the run must be killed between two checkpoints"
+    assert not (killed_root / "long" / "poses.jsonl").exists()  # no final output before the end
+    assert app.main([*args, "--out-root", str(killed_root), "--resume"]) == 0
+    assert app.main([*args, "--out-root", str(tmp_path / "whole")]) == 0
+    for name in ("poses.jsonl", "poses.csv", "coco_wholebody.json"):
+        assert (killed_root / "long" / name).read_bytes() == (tmp_path / "whole" / "long" / name).read_bytes(), name
+    assert not (killed_root / "long" / ".partial").exists()
+    summary = json.loads((killed_root / "long" / "summary.json").read_text())
+    assert summary["frames_processed"] == total
