@@ -83,7 +83,8 @@ class TorchBackend:
 
     def _forward_cuda(self, n: int) -> tuple[torch.Tensor, ...]:
         """The model on the first ``n`` static inputs (fp16 autocast; casts happen on the device, in the graph)."""
-        with torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16):
+        # cache_enabled=False: cached fp16 weight copies would be freed under a captured graph
+        with torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16, cache_enabled=False):
             outputs = self.model(self._static_in[:n])
         return tuple(out.float() for out in outputs)
 
