@@ -1,0 +1,63 @@
+"""Latency benchmark as a command: per-stage p50/p95/p99 of the pipeline for each backend, MediaPipe's
+own HandLandmarker on the same frames, the model alone per batch size; a table, a JSON and a plot.
+
+    python -m apps.benchmark                                  # -> outputs/benchmark.json, outputs/latency.png
+    python -m apps.benchmark --frames 300 --backends onnxruntime torch
+
+The measurement itself is :func:`handpose.infer.benchmark.run_benchmark` (one hand panning across
+640x480 frames made from a real photo); the plot is :mod:`handpose.viz.latency_plot`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from handpose.atomic import write_text_atomic
+from handpose.capture.image_folder import read_rgb
+from handpose.errors import HandposeError, InputError
+from handpose.infer.benchmark import format_table, run_benchmark
+from handpose.viz.latency_plot import save_latency_plot
+
+DEFAULT_PHOTO = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
+                 / "mediapipe_gesture_testdata" / "four" / "07fdea90-1102-4419-a3af-b394cb29531b.jpg")  # fmt: skip
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO, help="a photo of one hand")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="model weights (default: the default model)")
+    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--backends", nargs="+", default=["onnxruntime", "torch", "tensorrt"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 2, 4, 8], help="model-alone batch sizes")
+    parser.add_argument("--model-iterations", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=0, help="backend CPU threads (0 = default)")
+    parser.add_argument("--json", type=Path, default=Path("outputs/benchmark.json"))
+    parser.add_argument("--plot", type=Path, default=Path("outputs/latency.png"))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        photo = read_rgb(args.photo) if args.photo.is_file() else None
+        if photo is None:
+            raise InputError(f"a readable photo of one hand expected at {args.photo}")
+        result = run_benchmark(photo, checkpoint=args.checkpoint, backends=tuple(args.backends),
+                               batches=tuple(args.batches), frames=args.frames,
+                               model_iterations=args.model_iterations, threads=args.threads)  # fmt: skip
+    except HandposeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(result))
+    write_text_atomic(args.json, json.dumps(asdict(result), indent=2) + "\n")
+    save_latency_plot(result, args.plot)
+    print(f"wrote {args.json} and {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
