@@ -103,3 +103,36 @@ def test_missing_camera_and_display_errors(capsys, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert live_demo.main(["--viewer", "qt", "--source", "webcam:5"]) == 2
     assert "xvfb-run" in capsys.readouterr().err
+
+
+def test_realsense_recording_drives_the_session_with_depth(checkpoint, tmp_path):
+    """A .db3 recorded through a librealsense software device: colour + a flat depth 600 mm away; the
+    session passes the depth to the pipeline, which puts each hand's palm at that depth."""
+    pytest.importorskip("pyrealsense2")
+    from handpose.calibration import CameraIntrinsics
+    from handpose.capture import open_source
+    from handpose.capture.realsense_recorder import record_realsense
+    from handpose.infer.pipeline import PipelineConfig
+    from handpose.lift import PALM_SURFACE_OFFSET_MM
+    from handpose.live import LiveSession
+    from handpose.skeleton import palm_root
+    from handpose.types import Frame
+
+    intrinsics = CameraIntrinsics.default_for(320, 240)
+    depth = np.full((240, 320), 600, np.uint16)
+    frames = [Frame(rgb=rgb, index=i, depth_mm=depth) for i, rgb in enumerate(pan_frames(4, (320, 240)))]
+    record_realsense(tmp_path / "hand.db3", frames, intrinsics, fps=30)
+    calibration = tmp_path / "intrinsics.json"
+    source = open_source(tmp_path / "hand.db3")
+    source.intrinsics.save(calibration)
+    config = PipelineConfig(checkpoint=checkpoint, calibration=calibration, smoothing=False, detector_mode="image")
+    session = LiveSession(source, config, pace=False)
+    try:
+        results = [session.next() for _ in range(4)]
+        assert session.next() is None  # the recording has ended
+    finally:
+        session.close()
+    hands = [h for r in results for h in r.hands]
+    assert len(hands) >= 3 and all(r.frame.depth_mm is not None for r in results)
+    for hand in hands:
+        assert palm_root(hand.joints_cam_mm)[2] == pytest.approx(600 + PALM_SURFACE_OFFSET_MM, abs=1.0)
