@@ -185,7 +185,9 @@ class HandPosePipeline:
         live_ids = set()
         for (hand, presence, keypoints_px, pose_norm), translation in zip(raw, translations):
             if self.config.smoothing:
-                filters = self._filters.setdefault(hand.track_id, _HandFilters())
+                if hand.track_id not in self._filters:  # a new track: new filter state, once
+                    self._filters[hand.track_id] = _HandFilters()
+                filters = self._filters[hand.track_id]
                 keypoints_px = filters.keypoints_px(keypoints_px, now)
                 pose_norm = filters.joints_norm(pose_norm, now)
                 translation = filters.translation_mm(translation[None], now)[0]
