@@ -50,7 +50,8 @@ def _people(hands: tuple[HandPose, ...]) -> list[dict[str, HandPose]]:
 def coco_wholebody(records: Iterable[FrameRecord], video_name: str, size: tuple[int, int]) -> dict[str, Any]:
     """The COCO-WholeBody-style document for ``records`` of a video ``video_name`` of ``size`` (W, H)."""
     width, height = size
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for record in records:
         images.append({"id": record.frame, "file_name": f"{video_name}_{record.frame:06d}.jpg", "width": width,
                        "height": height, "frame_index": record.frame, "timestamp_s": record.timestamp_s})  # fmt: skip

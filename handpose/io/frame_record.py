@@ -75,4 +75,5 @@ def _hand_from_dict(doc: dict[str, Any]) -> HandPose:
             raise ValueError(f"{key} of shape {shape} expected, got {arrays[key].shape}")
     if doc["handedness"] not in ("left", "right"):
         raise ValueError(f"handedness 'left' or 'right' expected, got {doc['handedness']!r}")
-    return HandPose(handedness=doc["handedness"], presence=float(doc["presence"]), **arrays)
+    return HandPose(handedness=doc["handedness"], presence=float(doc["presence"]), keypoints_px=arrays["keypoints_px"],
+                    joints_cam_mm=arrays["joints_cam_mm"], joints_norm=arrays["joints_norm"])

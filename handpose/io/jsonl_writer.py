@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from handpose.errors import InputError
 from handpose.io.frame_record import FrameRecord
@@ -27,6 +28,7 @@ class JsonlWriter:
     def __init__(self, path: str | Path, resume_at: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: BinaryIO
         if resume_at is None:
             self._file = open(self.path, "wb")
         else:

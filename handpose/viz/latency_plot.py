@@ -28,7 +28,8 @@ def latency_figure(result: BenchmarkResult) -> Any:
 
     figure = Figure(figsize=(11, 4.5), dpi=100)
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
-    labels, x = [], 0.0
+    labels: list[str] = []
+    x = 0.0
     for run in result.pipelines:
         bottom = 0.0
         for stage, p, colour in zip(STAGES, run.stages_steady, STAGE_COLORS, strict=True):

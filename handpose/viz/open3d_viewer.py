@@ -119,7 +119,12 @@ class Open3DViewer:
 
     def on_key(self, key: str, callback: Callable[[], None]) -> None:
         """Call ``callback`` when the (upper-case letter or digit) ``key`` is pressed."""
-        self._vis.register_key_callback(ord(key.upper()), lambda _vis: (callback(), False)[1])
+
+        def on_press(_vis: Any) -> bool:
+            callback()
+            return False  # no geometry changed: Open3D need not redraw for the key itself
+
+        self._vis.register_key_callback(ord(key.upper()), on_press)
 
     def update(self, image_rgb: np.ndarray, hands: Sequence[HandPose]) -> None:
         """Show ``image_rgb`` ((H, W, 3) uint8 RGB, the camera's size, e.g. annotated) and the hands' 3D joints."""
