@@ -28,6 +28,12 @@ from handpose.skeleton import NUM_JOINTS
 
 #: middle-finger MCP->PIP bone length (mm) of the project's rigged hand (an adult hand); the default hand size
 DEFAULT_HAND_SIZE_MM: Final = 46.9
+#: the palm's joints (wrist, thumb CMC, finger MCPs) are rigid and rarely occluded; finger joints of a
+#: curled or occluded hand are where 2D detectors err most (MediaPipe on renders: up to 120 px at the
+#: tips of a fist, against ~10 px at the palm), so the translation trusts the palm most
+PALM_JOINTS: Final = (0, 1, 5, 9, 13, 17)
+FINGER_WEIGHT: Final = 0.1
+DEFAULT_JOINT_WEIGHTS: Final = np.array([1.0 if j in PALM_JOINTS else FINGER_WEIGHT for j in range(NUM_JOINTS)])
 #: depth cameras see the skin; the palm joints lie about this far behind it (mm): on the rendered
 #: rig ~5 mm behind the back of the hand and ~30 mm behind the palm side
 PALM_SURFACE_OFFSET_MM: Final = 15.0
@@ -50,7 +56,11 @@ def _normalised_coords(keypoints_px: np.ndarray, camera: CameraIntrinsics) -> np
 
 
 def solve_translation(
-    keypoints_px: np.ndarray, pose_rel_mm: np.ndarray, camera: CameraIntrinsics, iterations: int = 3
+    keypoints_px: np.ndarray,
+    pose_rel_mm: np.ndarray,
+    camera: CameraIntrinsics,
+    iterations: int = 3,
+    weights: np.ndarray = DEFAULT_JOINT_WEIGHTS,
 ) -> np.ndarray:
     """Camera-space root translation (3,) mm that best projects ``pose_rel_mm + t`` onto ``keypoints_px``.
 
@@ -59,15 +69,18 @@ def solve_translation(
         pose_rel_mm: (21, 3) root-relative joints in mm, camera orientation (mirrored back for left hands).
         camera: intrinsics of the frame.
         iterations: Gauss-Newton steps on the pixel reprojection error after the linear solution.
+        weights: (21,) per-joint weights of the least squares (default: palm 1, fingers 0.1).
     """
     keypoints_px = np.asarray(keypoints_px, dtype=np.float64)
     pose = np.asarray(pose_rel_mm, dtype=np.float64)
     _check(keypoints_px, pose)
     xy = _normalised_coords(keypoints_px, camera)
     ones, zeros = np.ones(NUM_JOINTS), np.zeros(NUM_JOINTS)
+    w = np.sqrt(np.concatenate([weights, weights]))
     a = np.concatenate([np.stack([ones, zeros, -xy[:, 0]], 1), np.stack([zeros, ones, -xy[:, 1]], 1)])
     b = np.concatenate([xy[:, 0] * pose[:, 2] - pose[:, 0], xy[:, 1] * pose[:, 2] - pose[:, 1]])
-    t = np.linalg.lstsq(a, b, rcond=None)[0]
+    t = np.linalg.lstsq(a * w[:, None], b * w, rcond=None)[0]
+    w_joint = np.sqrt(np.asarray(weights, dtype=np.float64))[:, None, None]
     focal = np.array([camera.fx, camera.fy])
     for _ in range(iterations):
         p = pose + t
@@ -77,7 +90,7 @@ def solve_translation(
         jac[:, 0, 0] = focal[0] / z
         jac[:, 1, 1] = focal[1] / z
         jac[:, :, 2] = -p[:, :2] * focal / (z * z)[:, None]
-        step = np.linalg.lstsq(jac.reshape(-1, 3), -residual.reshape(-1), rcond=None)[0]
+        step = np.linalg.lstsq((jac * w_joint).reshape(-1, 3), -(residual * w_joint[:, :, 0]).reshape(-1), rcond=None)[0]
         t = t + step
     return t
 

@@ -64,3 +64,19 @@ def test_bad_input_and_missing_model(detector, tmp_path):
         HandDetector(model_path=tmp_path / "missing.task")
     with pytest.raises(InputError, match="mode"):
         HandDetector(mode="stream")  # type: ignore[arg-type]
+
+
+def test_labels_name_the_actual_hand_on_rendered_frames(detector):
+    """Ground truth: a rendered right hand and left hand side by side, non-mirrored camera."""
+    frames_module = pytest.importorskip("handpose.data.frames")
+    try:
+        frames = list(frames_module.hand_sequence(4, fps=2.0, seed=1, two_hands=True))
+    except Exception as exc:  # no OpenGL context
+        pytest.skip(f"no headless OpenGL: {exc}")
+    checked = 0
+    for frame in frames:
+        for box in detector.detect(frame.rgb):
+            nearest = min(frame.hands, key=lambda h: np.linalg.norm(h.keypoints_px - box.keypoints_px, axis=1).mean())
+            assert box.handedness == nearest.side
+            checked += 1
+    assert checked >= 6
