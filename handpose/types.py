@@ -109,6 +109,9 @@ class HandPose:
         joints_cam_mm: (21, 3) 3D joints in the camera frame (x right, y down, z forward), mm.
         joints_norm: (21, 3) normalised pose (``handpose.skeleton``), right-hand frame.
         timings: per-stage wall times of the frame this hand came from.
+        track_id: id of the tracked hand (stable across frames while it is tracked; a hand that is
+            lost and found again gets a new id); -1 when unknown. Lets offline smoothing and drawing
+            follow one hand through a video.
     """
 
     handedness: Handedness
@@ -117,3 +120,4 @@ class HandPose:
     joints_cam_mm: np.ndarray
     joints_norm: np.ndarray
     timings: StageTimings = field(default_factory=StageTimings)
+    track_id: int = -1

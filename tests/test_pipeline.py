@@ -48,7 +48,7 @@ def test_hands_on_a_real_photo_have_consistent_outputs(checkpoint, photo):
     assert hand.handedness == expected.handedness
     assert hand.keypoints_px.shape == (21, 2) and hand.joints_cam_mm.shape == (21, 3) and hand.joints_norm.shape == (21, 3)
     assert all(a.dtype == np.float32 for a in (hand.keypoints_px, hand.joints_cam_mm, hand.joints_norm))
-    assert 0.0 <= hand.presence <= 1.0
+    assert 0.0 <= hand.presence <= 1.0 and hand.track_id >= 0
     # 3D camera joints = normalised pose x hand size, mirrored back for left hands, + the solved root
     left = hand.handedness == "left"
     rel = skeleton.denormalize(hand.joints_norm, config.hand_size_mm, is_left=left)
@@ -81,6 +81,7 @@ def test_detector_runs_only_when_needed(checkpoint, photo):
         for frame in frames:
             pipeline(frame)
         assert pipeline.detector_calls < len(frames) // 2  # steady-state frames skip MediaPipe
+        assert all(len(pipeline(frame)) == 1 for frame in frames[:3])
         steady = pipeline.detector_calls
     never_sure = PipelineConfig(checkpoint=checkpoint, num_hands=1, redetect_every=10, presence_threshold=1.0)
     with HandPosePipeline(never_sure) as pipeline:

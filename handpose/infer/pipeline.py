@@ -194,7 +194,7 @@ class HandPosePipeline:
                 live_ids.add(hand.track_id)
             left = appears_left(hand.box.handedness, self.config.mirrored_input)
             joints_cam = skeleton.denormalize(pose_norm, self.config.hand_size_mm, translation, is_left=left)
-            results.append((hand.box.handedness, presence, keypoints_px, joints_cam, pose_norm))
+            results.append((hand, presence, keypoints_px, joints_cam, pose_norm))
         for stale in set(self._filters) - live_ids:
             del self._filters[stale]
         t5 = time.perf_counter()
@@ -203,9 +203,10 @@ class HandPosePipeline:
                                lift_ms=(t4 - t3) * 1e3, smooth_ms=(t5 - t4) * 1e3)
         self.last_timings = timings
         return [
-            HandPose(handedness=side, presence=presence, keypoints_px=kp.astype(np.float32),
-                     joints_cam_mm=cam.astype(np.float32), joints_norm=norm.astype(np.float32), timings=timings)
-            for side, presence, kp, cam, norm in results
+            HandPose(handedness=hand.box.handedness, presence=presence, keypoints_px=kp.astype(np.float32),
+                     joints_cam_mm=cam.astype(np.float32), joints_norm=norm.astype(np.float32), timings=timings,
+                     track_id=hand.track_id)
+            for hand, presence, kp, cam, norm in results
         ]
 
     def _camera_for(self, width: int, height: int) -> CameraIntrinsics:
