@@ -82,10 +82,6 @@ class HandTracker:
         self._lost = False
         self._next_id = 0
 
-    @property
-    def detector_calls(self) -> int:
-        return self.detector.calls
-
     def reset(self) -> None:
         """Forget all tracks: the next frame runs the detector."""
         self._tracks = []

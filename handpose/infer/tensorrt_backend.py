@@ -193,4 +193,6 @@ class TensorRTBackend:
         return ModelOutputs(pose, keypoints, presence)
 
     def close(self) -> None:
-        del self.context
+        """Free the execution context and the engine (idempotent)."""
+        self.__dict__.pop("context", None)
+        self.__dict__.pop("engine", None)
