@@ -11,6 +11,7 @@ from handpose.calibration import CameraIntrinsics
 from handpose.detect.detector import HandDetector
 from handpose.errors import InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+from handpose.lift import PALM_SURFACE_OFFSET_MM
 from handpose.model import build_model
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, save_model
 from handpose.types import Frame
@@ -72,6 +73,21 @@ def test_calibration_file_sets_the_intrinsics(checkpoint, photo, tmp_path):
         roots[name] = hand.joints_cam_mm.astype(np.float64)
     np.testing.assert_allclose(roots["same.json"], roots[None], atol=1e-3)
     assert np.abs(roots["tele.json"] - roots[None]).max() > 1.0
+
+
+def test_depth_image_sets_the_palm_depth(checkpoint, photo):
+    """With an aligned depth image the palm (mid wrist-middle MCP) sits PALM_SURFACE_OFFSET_MM behind the skin."""
+    depth = np.full(photo.shape[:2], 600, np.uint16)
+    for use_depth in (True, False):
+        config = PipelineConfig(checkpoint=checkpoint, num_hands=1, smoothing=False, presence_threshold=0.0,
+                                use_depth=use_depth)
+        with HandPosePipeline(config) as pipeline:
+            (hand,) = pipeline(Frame(photo, depth_mm=depth))
+        palm_z = float(skeleton.palm_root(hand.joints_cam_mm.astype(np.float64))[2])
+        if use_depth:
+            assert palm_z == pytest.approx(600.0 + PALM_SURFACE_OFFSET_MM, abs=1e-2)
+        else:
+            assert abs(palm_z - 600.0 - PALM_SURFACE_OFFSET_MM) > 1.0
 
 
 def test_detector_runs_only_when_needed(checkpoint, photo):
