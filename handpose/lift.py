@@ -90,7 +90,8 @@ def solve_translation(
         jac[:, 0, 0] = focal[0] / z
         jac[:, 1, 1] = focal[1] / z
         jac[:, :, 2] = -p[:, :2] * focal / (z * z)[:, None]
-        step = np.linalg.lstsq((jac * w_joint).reshape(-1, 3), -(residual * w_joint[:, :, 0]).reshape(-1), rcond=None)[0]
+        weighted_jac = (jac * w_joint).reshape(-1, 3)
+        step = np.linalg.lstsq(weighted_jac, -(residual * w_joint[:, :, 0]).reshape(-1), rcond=None)[0]
         t = t + step
     return t
 
@@ -104,7 +105,9 @@ def palm_depth_mm(depth_mm: np.ndarray, keypoints_px: np.ndarray, radius_px: int
         raise InputError(f"depth image (H, W) in mm expected, got {depth_mm.shape}")
     u, v = np.rint(0.5 * (keypoints_px[0] + keypoints_px[9])).astype(int)
     height, width = depth_mm.shape
-    window = depth_mm[max(v - radius_px, 0) : min(v + radius_px + 1, height), max(u - radius_px, 0) : min(u + radius_px + 1, width)]
+    rows = slice(max(v - radius_px, 0), min(v + radius_px + 1, height))
+    cols = slice(max(u - radius_px, 0), min(u + radius_px + 1, width))
+    window = depth_mm[rows, cols]
     valid = window[window > 0]
     return float(np.median(valid)) if valid.size else None
 
@@ -125,7 +128,9 @@ def translation_from_depth(
     pose = np.asarray(pose_rel_mm, dtype=np.float64)
     _check(keypoints_px, pose)
     if depth_mm.shape != (camera.height, camera.width):
-        raise InputError(f"depth image of the camera's size {(camera.height, camera.width)} expected, got {depth_mm.shape}")
+        raise InputError(
+            f"depth image of the camera's size {(camera.height, camera.width)} expected, got {depth_mm.shape}"
+        )
     depth = palm_depth_mm(depth_mm, keypoints_px)
     if depth is None:
         return None

@@ -55,7 +55,7 @@ class Backend(Protocol):
 
 
 def check_images(images: np.ndarray, input_size: int, max_batch: int) -> int:
-    """Raise InputError unless ``images`` is a C-contiguous float32 (N, 3, S, S) array with 1 <= N <= max_batch; returns N."""
+    """Raise InputError unless ``images`` is C-contiguous float32 (N, 3, S, S), 1 <= N <= max_batch; returns N."""
     s = input_size
     if not isinstance(images, np.ndarray) or images.dtype != np.float32:
         got = images.dtype if isinstance(images, np.ndarray) else type(images).__name__

@@ -34,7 +34,7 @@ from handpose.detect.detector import DEFAULT_MODEL_PATH, HandDetector
 from handpose.errors import HandposeError
 from handpose.infer.backend import BackendName, create_backend
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig, load_pipeline_model
-from handpose.model import build_model
+from handpose.model import HandModel, build_model
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, save_model
 from handpose.types import Frame
 
@@ -112,12 +112,14 @@ def moving_hand_frames(photo_rgb: np.ndarray, count: int) -> list[Frame]:
         dy = 15.0 * np.sin(2 * np.pi * k / 60.0)
         matrix = np.array([[scale, 0.0, (width - scale * photo_rgb.shape[1]) / 2 + dx],
                            [0.0, scale, (height - scale * photo_rgb.shape[0]) / 2 + dy]])
-        rgb = cv2.warpAffine(photo_rgb, matrix, (width, height), borderMode=cv2.BORDER_CONSTANT, borderValue=(128, 128, 128))
+        rgb = cv2.warpAffine(photo_rgb, matrix, (width, height), borderMode=cv2.BORDER_CONSTANT,
+                             borderValue=(128, 128, 128))
         frames.append(Frame(rgb, k, k / 30.0))
     return frames
 
 
-def _time_model(backend_name: BackendName, model, batches: tuple[int, ...], iterations: int, threads: int) -> list[ModelLatency]:
+def _time_model(backend_name: BackendName, model: HandModel, batches: tuple[int, ...], iterations: int,
+                threads: int) -> list[ModelLatency]:
     backend = create_backend(backend_name, model, max_batch=max(batches), threads=threads)
     rng = np.random.default_rng(0)
     size = model.config.input_size

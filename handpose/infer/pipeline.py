@@ -24,7 +24,7 @@ of that mirrored image.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,9 +33,9 @@ import numpy as np
 
 from handpose import skeleton
 from handpose.calibration import CameraIntrinsics
-from handpose.detect.crop import crop_from_keypoints
+from handpose.detect.crop import CropTransform, crop_from_keypoints
 from handpose.detect.detector import DEFAULT_MODEL_PATH, DetectorMode, HandDetector, appears_left
-from handpose.detect.tracker import HandTracker, TrackerConfig
+from handpose.detect.tracker import HandTracker, TrackedHand, TrackerConfig
 from handpose.errors import InputError
 from handpose.filters import MILLIMETRE_DEFAULTS, NORMALISED_DEFAULTS, PIXEL_DEFAULTS, OneEuroFilter
 from handpose.infer.backend import BACKEND_NAMES, Backend, BackendName, create_backend
@@ -96,6 +96,16 @@ class PipelineConfig:
         TrackerConfig(self.redetect_every, self.presence_threshold)  # validates both
 
 
+@dataclass(frozen=True)
+class _Prediction:
+    """The model's output for one hand, keypoints already in frame px; pose_norm (21, 3) float64."""
+
+    hand: TrackedHand
+    presence: float
+    keypoints_px: np.ndarray
+    pose_norm: np.ndarray
+
+
 @dataclass
 class _HandFilters:
     keypoints_px: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(PIXEL_DEFAULTS))
@@ -147,67 +157,71 @@ class HandPosePipeline:
         t0 = time.perf_counter()
         hands = self.tracker.hands(rgb, now)[: self.config.num_hands]
         t1 = time.perf_counter()
-        transforms = []
-        for i, hand in enumerate(hands):
-            transform = crop_from_keypoints(hand.box.keypoints_px, self.input_size,
-                                            mirrored=appears_left(hand.box.handedness, self.config.mirrored_input))
-            cv2.warpAffine(rgb, transform.matrix, (self.input_size, self.input_size), dst=self._crops[i],
-                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            np.multiply(self._crops[i].transpose(2, 0, 1), np.float32(1.0 / 255.0), out=self._batch[i])
-            transforms.append(transform)
+        transforms = [self._crop_into_batch(rgb, i, hand) for i, hand in enumerate(hands)]
         t2 = time.perf_counter()
-        raw = []
+        found: list[_Prediction] = []
         if hands:
             outputs = self.backend.run(self._batch[: len(hands)])
+            for i, (hand, transform) in enumerate(zip(hands, transforms)):
+                keypoints_px = transform.to_frame(outputs.keypoints_crop_px[i])
+                found.append(_Prediction(hand, float(outputs.presence[i]), keypoints_px,
+                                         outputs.pose_norm[i].astype(np.float64)))
         t3 = time.perf_counter()
-        for i, (hand, transform) in enumerate(zip(hands, transforms)):
-            presence = float(outputs.presence[i])
-            keypoints_px = transform.to_frame(outputs.keypoints_crop_px[i])
-            kept = self.tracker.update(hand.track_id, keypoints_px, presence, (width, height), now)
-            if not kept and hand.box.source == "tracker":
-                continue  # lost while tracked; a detector-found hand is reported even when unsure
-            raw.append((hand, presence, keypoints_px, outputs.pose_norm[i].astype(np.float64)))
-        poses_rel = []
-        translations = []
-        for hand, _, keypoints_px, pose_norm in raw:
-            left = appears_left(hand.box.handedness, self.config.mirrored_input)
-            pose_rel = skeleton.denormalize(pose_norm, self.config.hand_size_mm, is_left=left)
-            translation = None
-            if frame.depth_mm is not None and self.config.use_depth:
-                translation = translation_from_depth(keypoints_px, pose_rel, camera, frame.depth_mm)
-            if translation is None:
-                translation = solve_translation(keypoints_px, pose_rel, camera)
-            poses_rel.append(pose_rel)
-            translations.append(translation)
+        kept = [p for p in found if self._keep(p, (width, height), now)]
+        translations = [self._translation(p, camera, frame.depth_mm) for p in kept]
         t4 = time.perf_counter()
-
-        results = []
-        live_ids = set()
-        for (hand, presence, keypoints_px, pose_norm), translation in zip(raw, translations):
-            if self.config.smoothing:
-                if hand.track_id not in self._filters:  # a new track: new filter state, once
-                    self._filters[hand.track_id] = _HandFilters()
-                filters = self._filters[hand.track_id]
-                keypoints_px = filters.keypoints_px(keypoints_px, now)
-                pose_norm = filters.joints_norm(pose_norm, now)
-                translation = filters.translation_mm(translation[None], now)[0]
-                live_ids.add(hand.track_id)
-            left = appears_left(hand.box.handedness, self.config.mirrored_input)
-            joints_cam = skeleton.denormalize(pose_norm, self.config.hand_size_mm, translation, is_left=left)
-            results.append((hand, presence, keypoints_px, joints_cam, pose_norm))
-        for stale in set(self._filters) - live_ids:
+        poses = [self._finish(p, translation, now) for p, translation in zip(kept, translations)]
+        for stale in set(self._filters) - {p.hand.track_id for p in kept}:
             del self._filters[stale]
         t5 = time.perf_counter()
 
         timings = StageTimings(detect_ms=(t1 - t0) * 1e3, crop_ms=(t2 - t1) * 1e3, model_ms=(t3 - t2) * 1e3,
                                lift_ms=(t4 - t3) * 1e3, smooth_ms=(t5 - t4) * 1e3)
         self.last_timings = timings
-        return [
-            HandPose(handedness=hand.box.handedness, presence=presence, keypoints_px=kp.astype(np.float32),
-                     joints_cam_mm=cam.astype(np.float32), joints_norm=norm.astype(np.float32), timings=timings,
-                     track_id=hand.track_id)
-            for hand, presence, kp, cam, norm in results
-        ]
+        return [replace(pose, timings=timings) for pose in poses]
+
+    def _crop_into_batch(self, rgb: np.ndarray, slot: int, hand: TrackedHand) -> CropTransform:
+        """Warp the hand's square crop into the preallocated batch slot ``slot``; returns its transform."""
+        transform = crop_from_keypoints(hand.box.keypoints_px, self.input_size,
+                                        mirrored=appears_left(hand.box.handedness, self.config.mirrored_input))
+        cv2.warpAffine(rgb, transform.matrix, (self.input_size, self.input_size), dst=self._crops[slot],
+                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        np.multiply(self._crops[slot].transpose(2, 0, 1), np.float32(1.0 / 255.0), out=self._batch[slot])
+        return transform
+
+    def _keep(self, prediction: _Prediction, frame_size: tuple[int, int], now: float) -> bool:
+        """Feed the tracker; a hand lost while tracked is dropped, a detector-found one is reported even when unsure."""
+        tracked = self.tracker.update(prediction.hand.track_id, prediction.keypoints_px, prediction.presence,
+                                      frame_size, now)
+        return tracked or prediction.hand.box.source == "detector"
+
+    def _translation(self, prediction: _Prediction, camera: CameraIntrinsics,
+                     depth_mm: np.ndarray | None) -> np.ndarray:
+        """Root (wrist) position (3,) mm: from the depth image at the palm when there is one, else from 2D."""
+        left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
+        pose_rel = skeleton.denormalize(prediction.pose_norm, self.config.hand_size_mm, is_left=left)
+        if depth_mm is not None and self.config.use_depth:
+            from_depth = translation_from_depth(prediction.keypoints_px, pose_rel, camera, depth_mm)
+            if from_depth is not None:
+                return from_depth
+        return solve_translation(prediction.keypoints_px, pose_rel, camera)
+
+    def _finish(self, prediction: _Prediction, translation: np.ndarray, now: float) -> HandPose:
+        """Smooth (per track) and assemble the hand's outputs."""
+        keypoints_px, pose_norm = prediction.keypoints_px, prediction.pose_norm
+        track_id = prediction.hand.track_id
+        if self.config.smoothing:
+            if track_id not in self._filters:  # a new track: new filter state, once
+                self._filters[track_id] = _HandFilters()
+            filters = self._filters[track_id]
+            keypoints_px = filters.keypoints_px(keypoints_px, now)
+            pose_norm = filters.joints_norm(pose_norm, now)
+            translation = filters.translation_mm(translation[None], now)[0]
+        left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
+        joints_cam = skeleton.denormalize(pose_norm, self.config.hand_size_mm, translation, is_left=left)
+        return HandPose(handedness=prediction.hand.box.handedness, presence=prediction.presence,
+                        keypoints_px=keypoints_px.astype(np.float32), joints_cam_mm=joints_cam.astype(np.float32),
+                        joints_norm=pose_norm.astype(np.float32), track_id=track_id)
 
     def _camera_for(self, width: int, height: int) -> CameraIntrinsics:
         if self._camera is None or self._camera.size != (width, height):

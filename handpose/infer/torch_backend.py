@@ -2,9 +2,10 @@
 
 CPU: the caller's array is wrapped without a copy (``torch.from_numpy``) and run under
 ``torch.inference_mode``. CUDA (when ``torch.cuda.is_available()`` and ``device`` allows it): the
-model runs in fp16 under ``torch.autocast`` (its float32 interface stays as it is); static device input/output buffers and a CUDA graph for each batch size
-1..``max_batch`` are made at construction, so :meth:`TorchBackend.run` is one host->device copy into
-the static input, a graph replay, and one device->host copy into pinned buffers.
+model runs in fp16 under ``torch.autocast`` (its float32 interface stays as it is); static device
+input/output buffers and a CUDA graph for each batch size 1..``max_batch`` are made at construction,
+so :meth:`TorchBackend.run` is one host->device copy into the static input, a graph replay, and one
+device->host copy into pinned buffers.
 """
 
 from __future__ import annotations
