@@ -112,6 +112,20 @@ def test_detector_runs_only_when_needed(checkpoint, photo):
     assert steady >= 2  # frames 0 and 10 at least
 
 
+def test_stills_are_not_smoothed_together(checkpoint):
+    """Image mode: each still stands alone even with smoothing on (no state carried between photos)."""
+    first, second = load_rgb(ONE_HAND_PHOTOS[0]), load_rgb(ONE_HAND_PHOTOS[1])
+    config = PipelineConfig(checkpoint=checkpoint, num_hands=1, detector_mode="image", smoothing=True,
+                            presence_threshold=0.0)
+    with HandPosePipeline(config) as pipeline:
+        pipeline(Frame(first))
+        (after_first,) = pipeline(Frame(second, 1, 1 / FPS))
+    with HandPosePipeline(config) as pipeline:
+        (alone,) = pipeline(Frame(second))
+    np.testing.assert_allclose(after_first.keypoints_px, alone.keypoints_px, atol=1e-3)
+    np.testing.assert_allclose(after_first.joints_cam_mm, alone.joints_cam_mm, atol=1e-2)
+
+
 def test_backends_give_the_same_hands(checkpoint, photo):
     results = {}
     for backend in ("onnxruntime", "torch"):

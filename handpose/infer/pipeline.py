@@ -60,7 +60,8 @@ class PipelineConfig:
         num_hands: most hands per frame (also the backend's batch size).
         redetect_every: run MediaPipe at least every this many frames (video mode).
         presence_threshold: tracked hands whose presence falls below are dropped and re-detected.
-        smoothing: One Euro smoothing of the outputs per tracked hand.
+        smoothing: One Euro smoothing of the outputs per tracked hand (video mode only: unrelated
+            stills are never smoothed together).
         mirrored_input: frames are selfie-mirrored (see ``handpose.detect.detector``).
         hand_size_mm: middle-finger MCP->PIP bone length of the user's hand (sets metric depth).
         calibration: camera intrinsics file (``handpose.calibration``); None = default for the frame size.
@@ -138,6 +139,7 @@ class HandPosePipeline:
         s, n = self.input_size, config.num_hands
         self._crops = np.zeros((n, s, s, 3), np.uint8)
         self._batch = np.zeros((n, 3, s, s), np.float32)
+        self._smoothing = config.smoothing and config.detector_mode == "video"
         self._filters: dict[int, _HandFilters] = {}
         self._last_time = -np.inf
         self.last_timings = StageTimings()
@@ -210,7 +212,7 @@ class HandPosePipeline:
         """Smooth (per track) and assemble the hand's outputs."""
         keypoints_px, pose_norm = prediction.keypoints_px, prediction.pose_norm
         track_id = prediction.hand.track_id
-        if self.config.smoothing:
+        if self._smoothing:
             if track_id not in self._filters:  # a new track: new filter state, once
                 self._filters[track_id] = _HandFilters()
             filters = self._filters[track_id]
