@@ -10,7 +10,6 @@ millimetres, so ``Frame.depth_mm[y, x]`` is the depth of ``Frame.rgb[y, x]`` (0 
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +24,14 @@ from handpose.types import Frame
 
 RECORDING_SUFFIXES = frozenset({".bag", ".db3"})
 PLAYBACK_POLL_MS = 100
+#: how long to wait for frames still in flight once a recording has been read to its end
+PLAYBACK_DRAIN_MS = 300
 
 
 def import_pyrealsense2() -> Any:
     """The ``pyrealsense2`` module, or :class:`MissingDependencyError` saying how to install it."""
     try:
-        import pyrealsense2
+        import pyrealsense2  # type: ignore[import-untyped]
     except ImportError:
         raise MissingDependencyError("pyrealsense2", "depth", "The RealSense source") from None
     return pyrealsense2
@@ -96,6 +97,10 @@ class RealSenseSource(FrameSource):
             config.enable_stream(rs.stream.depth, width, height, rs.format.z16, fps)
         self._pipeline = rs.pipeline()
         try:
+            if self.recording is not None:
+                # Deliver every frame: playback must wait for the consumer. The device resolved here
+                # is the one start() uses, so it never plays a frame in real time.
+                config.resolve(rs.pipeline_wrapper(self._pipeline)).get_device().as_playback().set_real_time(False)
             profile = self._pipeline.start(config)
         except RuntimeError as exc:
             what = self.recording if self.recording is not None else "the RealSense camera"
@@ -103,13 +108,6 @@ class RealSenseSource(FrameSource):
         self._started = True
         device = profile.get_device()
         self._playback = device.as_playback() if self.recording is not None else None
-        if self._playback is not None:
-            # Deliver every frame: playback must wait for the consumer. Playback starts with the
-            # pipeline, so pause, switch off real time and rewind before the first frame is used.
-            self._playback.pause()
-            self._playback.set_real_time(False)
-            self._playback.seek(datetime.timedelta(0))
-            self._playback.resume()
         streams = {s.stream_type(): s for s in profile.get_streams()}
         if rs.stream.color not in streams:
             self.close()
@@ -152,7 +150,6 @@ class RealSenseSource(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         rs = self._rs
         index = 0
-        last_number = -1
         t0: float | None = None
         # a recording is polled briefly so its end is noticed at once; a live camera gets the full timeout
         wait_ms = self._timeout_ms if self._playback is None else min(self._timeout_ms, PLAYBACK_POLL_MS)
@@ -161,19 +158,19 @@ class RealSenseSource(FrameSource):
             if not ok:
                 if self._playback is None:
                     raise InputError(f"the RealSense camera delivered no frame for {self._timeout_ms / 1000:.1f} s")
-                if self._playback.current_status() == rs.playback_status.stopped:
+                if self._playback.current_status() != rs.playback_status.stopped:
+                    continue
+                # the file is read to its end; the last frames may still be on their way through
+                # the pipeline's syncer (slow on a loaded machine): wait for them once, longer
+                ok, frames = self._pipeline.try_wait_for_frames(PLAYBACK_DRAIN_MS)
+                if not ok:
                     return  # end of the recording
-                continue
             if self._align is not None:
                 frames = self._align.process(frames)
             color = frames.get_color_frame()
             if not color:
                 self._skipped += 1
                 continue
-            number = color.get_frame_number()
-            if self._playback is not None and number <= last_number:
-                continue  # a frame delivered again around the initial rewind
-            last_number = number
             rgb = np.asanyarray(color.get_data())
             rgb = cv2.cvtColor(rgb, cv2.COLOR_BGR2RGB) if self._color_format == rs.format.bgr8 else rgb.copy()
             depth = frames.get_depth_frame() if self._has_depth else None
