@@ -114,7 +114,7 @@ def test_detector_runs_only_when_needed(checkpoint, photo):
 
 def test_stills_are_not_smoothed_together(checkpoint):
     """Image mode: each still stands alone even with smoothing on (no state carried between photos)."""
-    first, second = load_rgb(ONE_HAND_PHOTOS[0]), load_rgb(ONE_HAND_PHOTOS[1])
+    first, second = load_rgb(ONE_HAND_PHOTOS[0]), load_rgb(ONE_HAND_PHOTOS[2])  # both left hands: one track
     config = PipelineConfig(checkpoint=checkpoint, num_hands=1, detector_mode="image", smoothing=True,
                             presence_threshold=0.0)
     with HandPosePipeline(config) as pipeline:
