@@ -40,9 +40,14 @@ def _prepare(image_rgb: np.ndarray, in_place: bool) -> np.ndarray:
     return image_rgb.copy()
 
 
+def size_factor(image_shape: tuple[int, ...]) -> float:
+    """How much bigger than a 480 p image this one is (at least 1): lines and text grow with it."""
+    return max(1.0, min(image_shape[0], image_shape[1]) / 480.0)
+
+
 def line_widths(image_shape: tuple[int, ...]) -> tuple[int, int]:
     """(bone thickness, joint radius) in px scaled to the image size (2/3 px at 480 p)."""
-    scale = max(1.0, min(image_shape[0], image_shape[1]) / 480.0)
+    scale = size_factor(image_shape)
     return max(2, round(2 * scale)), max(3, round(3 * scale))
 
 
@@ -96,14 +101,19 @@ def draw_label(
     scale: float = 0.5,
     in_place: bool = False,
 ) -> np.ndarray:
-    """Write ``text`` with its baseline-left corner at ``origin_px`` on a dark box (RGB in/out)."""
+    """Write ``text`` with its baseline-left corner at ``origin_px`` on a dark box (RGB in/out).
+
+    ``scale`` is the font scale for a 480 p image; bigger images get proportionally bigger text.
+    """
     out = _prepare(image_rgb, in_place)
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    scale *= size_factor(out.shape)
+    thickness = max(1, round(scale * 1.5))
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     x, y = origin_px
     x = int(np.clip(x, 0, max(0, out.shape[1] - w - 4)))
     y = int(np.clip(y, h + 4, out.shape[0] - base - 2))
     cv2.rectangle(out, (x - 2, y - h - 4), (x + w + 2, y + base + 1), OUTLINE_COLOR_RGB, -1)
-    cv2.putText(out, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color_rgb, 1, cv2.LINE_AA)
+    cv2.putText(out, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color_rgb, thickness, cv2.LINE_AA)
     return out
 
 
@@ -117,7 +127,8 @@ def draw_hands(image_rgb: np.ndarray, hands: Sequence[HandPose], *, in_place: bo
         draw_skeleton(out, hand.keypoints_px, in_place=True)
         x0, y0 = np.min(hand.keypoints_px, axis=0)
         text = f"{hand.handedness.capitalize()} {hand.presence:.2f}"
-        draw_label(out, text, (int(x0), int(y0) - 8), LABEL_COLOR_RGB[hand.handedness], in_place=True)
+        draw_label(out, text, (int(x0), int(y0) - round(8 * size_factor(out.shape))), LABEL_COLOR_RGB[hand.handedness],
+                   in_place=True)  # fmt: skip
     return out
 
 
@@ -135,10 +146,12 @@ def draw_timings(
 ) -> np.ndarray:
     """Write FPS and per-stage latency (ms) in the top-left corner of an (H, W, 3) uint8 RGB image."""
     out = _prepare(image_rgb, in_place)
-    (_, h), base = cv2.getTextSize("0", cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
-    step = h + base + 6
+    factor = size_factor(out.shape)
+    (_, h), base = cv2.getTextSize("0", cv2.FONT_HERSHEY_SIMPLEX, 0.45 * factor, max(1, round(0.45 * factor * 1.5)))
+    step = h + base + round(6 * factor)
     for i, line in enumerate(timing_lines(timings, fps)):
-        draw_label(out, line, (6, 6 + h + i * step), TEXT_COLOR_RGB, scale=0.45, in_place=True)
+        draw_label(out, line, (round(6 * factor), round(6 * factor) + h + i * step), TEXT_COLOR_RGB, scale=0.45,
+                   in_place=True)  # fmt: skip
     return out
 
 

@@ -191,8 +191,11 @@ def run_open3d(
             result = session.next()
             if result is None:
                 break
+            assert session.intrinsics is not None
+            if viewer is not None and viewer.intrinsics.size != session.intrinsics.size:
+                viewer.close()  # frames of another size (a folder of photos): a window of the new size
+                viewer = None
             if viewer is None:
-                assert session.intrinsics is not None
                 viewer = Open3DViewer(session.intrinsics, visible=visible, max_hands=session.config.num_hands)
                 viewer.on_key("S", session.toggle_smoothing)
                 viewer.on_key("M", session.toggle_mirror)

@@ -1,7 +1,7 @@
 """The live demo's PyQt5 window: camera view with the 2D overlay, an interactive 3D view, latency, toggles.
 
 Layout: the annotated camera image (RGB, drawn 1:1 or scaled down by :attr:`LiveWindow.view_scale`
-to fit) on the left; on the right a pyqtgraph ``GLViewWidget`` with the hands' 3D skeletons
+to fit 800 x 600) on the left; on the right a pyqtgraph ``GLViewWidget`` with the hands' 3D skeletons
 (drag to orbit, wheel to zoom) over a 10 cm grid, then labels with FPS, per-stage latency and
 the current settings, and buttons for the toggles. Keys: S smoothing, M mirroring, B backend,
 Space pause, Q or Esc quit. The window only displays: what a toggle does is the callback's
@@ -36,8 +36,8 @@ try:
 except ImportError as _exc:  # pragma: no cover - exercised only where the extra is missing
     raise MissingDependencyError(getattr(_exc, "name", None) or "PyQt5", "viewer", "The Qt window") from None
 
-#: largest camera view shown 1:1; bigger frames are scaled down to this width
-MAX_VIEW_WIDTH = 800
+#: largest camera view shown 1:1 (width, height); bigger frames are scaled down to fit
+MAX_VIEW_SIZE = (800, 600)
 #: how fast the 3D view's centre follows the hands (fraction per frame)
 CENTRE_FOLLOW = 0.2
 
@@ -152,7 +152,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         height, width = image_rgb.shape[:2]
         if self._frame_size != (width, height):
             self._frame_size = (width, height)
-            self.view_scale = min(1.0, MAX_VIEW_WIDTH / width)
+            self.view_scale = min(1.0, MAX_VIEW_SIZE[0] / width, MAX_VIEW_SIZE[1] / height)
             self.camera_label.setFixedSize(round(width * self.view_scale), round(height * self.view_scale))
             self._qimage_buffer = np.empty((height, width, 3), np.uint8)
         assert self._qimage_buffer is not None
