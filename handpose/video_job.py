@@ -179,10 +179,11 @@ def process_video(
     every = options.checkpoint_every
     raw_path = work / "raw.jsonl"
     with VideoFileSource(video, start=start, max_frames=_remaining(options.max_frames, start)) as source:
-        total = source.num_frames if options.max_frames is None else min(source.num_frames or options.max_frames,
-                                                                          options.max_frames)  # fmt: skip
+        total = source.num_frames
+        if options.max_frames is not None:
+            total = options.max_frames if total is None else min(total, options.max_frames)
         with JsonlWriter(raw_path, resume_at=checkpoint.jsonl_bytes if resumed else None) as writer, tqdm(
-            total=total, initial=start, unit="frame", desc=f"{video.name}", disable=not options.progress
+            total=total, initial=start, unit="frame", desc=video.name, disable=not options.progress
         ) as bar:
             expected = start
             segment = start // every
@@ -272,7 +273,7 @@ def _write_outputs(
 
 def _annotated_frames(video: Path, records: list[FrameRecord]) -> Iterator[np.ndarray]:
     """(H, W, 3) uint8 RGB annotated frames, one per source frame up to the last record; a frame
-    without a record (skipped) repeats the previous one."""
+    the decoder skipped repeats the previous one (the first decoded one when the video starts with it)."""
     by_index = {r.frame: r for r in records}
     last = max(by_index, default=-1)
     previous: np.ndarray | None = None
@@ -280,15 +281,14 @@ def _annotated_frames(video: Path, records: list[FrameRecord]) -> Iterator[np.nd
         expected = 0
         for frame in source:
             record = by_index.get(frame.index)
-            if previous is not None:
-                for _ in range(expected, frame.index):
-                    yield previous
             image = frame.rgb  # owned by this frame: draw in place
             if record is not None:
                 draw_hands(image, record.hands, in_place=True)
                 n = len(record.hands)
                 label = f"frame {frame.index}  {frame.timestamp_s:7.2f} s  {n} hand{'s' if n != 1 else ''}"
                 draw_label(image, label, (6, image.shape[0] - 8), in_place=True)
+            for _ in range(expected, frame.index):  # skipped frames: the previous picture (the first one at the start)
+                yield image if previous is None else previous
             previous = image
             expected = frame.index + 1
             yield image
