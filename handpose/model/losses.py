@@ -37,7 +37,7 @@ class LossWeights:
     beta: float = 1e-2
     beta_warmup_steps: int = 2000
     image_recon: float = 1.0
-    align_kl: float = 0.1
+    align_kl: float = 0.01
     align_recon: float = 1.0
     keypoints_2d: float = 20.0
     presence: float = 1.0
