@@ -183,3 +183,26 @@ def test_killed_run_resumes_to_the_same_files(checkpoint, tmp_path):
     assert not (killed_root / "long" / ".partial").exists()
     summary = json.loads((killed_root / "long" / "summary.json").read_text())
     assert summary["frames_processed"] == total
+
+
+def test_clip_evaluation_against_the_sample_clips_ground_truth():
+    from handpose.clip_eval import evaluate_clip
+    from handpose.io.frame_record import FrameRecord
+    from handpose.types import HandPose
+
+    gt_path = REPO / "apps" / "assets" / "sample_clip_gt.npz"
+    with np.load(gt_path) as gt:
+        joints, keypoints, sides = gt["joints_cam_mm"], gt["keypoints_px"], [str(s) for s in gt["sides"]]
+
+    def records(shift_px=(0.0, 0.0), shift_mm=(0.0, 0.0, 0.0), keep=("right", "left")):
+        return [FrameRecord(t, t / 24.0, tuple(
+            HandPose(side, 0.9, keypoints[t, h] + shift_px, joints[t, h] + shift_mm, np.zeros((21, 3)))
+            for h, side in enumerate(sides) if side in keep)) for t in range(len(joints))]  # fmt: skip
+
+    exact = evaluate_clip(records(), gt_path)
+    assert exact.detection_rate == 1.0 and exact.error_2d_px == 0.0 and exact.palm_position_error_mm == 0.0
+    assert exact.epe_mm == pytest.approx(0.0, abs=1e-9) and exact.auc_20_50 == 1.0
+    assert exact.jitter_mm_s2 == pytest.approx(exact.gt_jitter_mm_s2)
+    shifted = evaluate_clip(records(shift_px=(3.0, 4.0), shift_mm=(0.0, 0.0, 10.0), keep=("right",)), gt_path)
+    assert shifted.detection_rate == 0.5 and shifted.error_2d_px == pytest.approx(5.0)
+    assert shifted.palm_position_error_mm == pytest.approx(10.0) and shifted.epe_mm == pytest.approx(0.0, abs=1e-6)
