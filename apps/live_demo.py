@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from handpose.capture import open_source
-from handpose.errors import HandposeError, InputError
+from handpose.errors import HandposeError
 from handpose.infer.pipeline import PipelineConfig
 from handpose.live import LiveSession
 
@@ -45,40 +45,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.viewer == "qt" and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        print("error: the Qt viewer needs a display: run under `xvfb-run -a`, or use --viewer open3d --headless",
-              file=sys.stderr)  # fmt: skip
-        return 2
+def run(args: argparse.Namespace, scratch: Path) -> int:
+    """Open the source, build the session, run the chosen viewer; return the frames shown."""
+    source = open_source(args.source)
     try:
-        source = open_source(args.source)
         calibration = args.calibration
         if calibration is None and source.intrinsics is not None:  # depth cameras and RGB-D folders know theirs
-            calibration = Path(tempfile.mkdtemp(prefix="handpose-")) / "source_intrinsics.json"
+            calibration = scratch / "source_intrinsics.json"
             source.intrinsics.save(calibration)
         mirror = args.source.startswith("webcam") if args.mirror == "auto" else args.mirror == "on"
         config = PipelineConfig(backend=args.backend, checkpoint=args.checkpoint, calibration=calibration,
                                 num_hands=args.num_hands, smoothing=not args.no_smoothing, mirrored_input=mirror,
                                 detector_mode="image" if args.detect_every_frame else "video")  # fmt: skip
         session = LiveSession(source, config, pace=not args.no_pace)
-    except HandposeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except BaseException:
+        source.close()
+        raise
     try:
         if args.viewer == "qt":
             from handpose.viz.qt_window import run_qt
 
-            shown = run_qt(session, args.max_frames, args.screenshot)
-        else:
-            from handpose.viz.open3d_viewer import run_open3d
+            return run_qt(session, args.max_frames, args.screenshot)
+        from handpose.viz.open3d_viewer import run_open3d
 
-            shown = run_open3d(session, not args.headless, args.max_frames, args.screenshot)
-    except (HandposeError, InputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return run_open3d(session, not args.headless, args.max_frames, args.screenshot)
     finally:
         session.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.viewer == "qt" and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        print("error: the Qt viewer needs a display: run under `xvfb-run -a`, or use --viewer open3d --headless",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    with tempfile.TemporaryDirectory(prefix="handpose-") as scratch:
+        try:
+            shown = run(args, Path(scratch))
+        except HandposeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(f"{shown} frames shown" + (f"; screenshot {args.screenshot}" if args.screenshot else ""))
     return 0
 
