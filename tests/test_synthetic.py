@@ -228,3 +228,34 @@ def test_contact_sheet_draws_each_sample_in_its_tile(samples):
     assert not np.any(sheet[2 * 256 - 256 :, 256:])  # the empty fourth tile stays black
     with pytest.raises(ValueError, match="pose-only"):
         contact_sheet([PoseSource(num_samples=1)[0]])
+
+
+def test_forked_child_gets_a_clear_error_instead_of_a_hang(source):
+    """Mesa deadlocks in a child forked after rendering; the source must say so, not hang."""
+    import os
+    import signal
+    import time
+
+    from handpose.errors import HandposeError
+
+    source[0]  # this process has rendered
+    pid = os.fork()
+    if pid == 0:  # child: only exit codes leave here
+        try:
+            source[1]
+            code = 1
+        except HandposeError:
+            code = 0
+        except BaseException:
+            code = 2
+        os._exit(code)
+    deadline = time.monotonic() + 20.0
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung")

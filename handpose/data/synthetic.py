@@ -16,6 +16,7 @@ wrist (``handpose.data.rig``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import cv2
@@ -36,7 +37,7 @@ from handpose.data.scene import (
     random_palm_position,
 )
 from handpose.detect.crop import crop_transform, square_box
-from handpose.errors import InputError
+from handpose.errors import HandposeError, InputError
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,10 @@ class SyntheticConfig:
 class SyntheticHandSource:
     """Indexable source of rendered :class:`HandSample` crops, ``len = num_samples``.
 
-    The GL context is made lazily in the process that renders (safe with DataLoader workers).
+    The GL context is made lazily in the process that renders, so the source works in
+    DataLoader workers (started with "spawn", "forkserver", or "fork" from a process that has not
+    rendered). Mesa's CPU driver deadlocks in a child forked from a process that has rendered;
+    this source refuses to render there instead (HandposeError) rather than hang.
     """
 
     def __init__(self, config: SyntheticConfig = SyntheticConfig(), seed: int = 0, num_samples: int = 100_000,
@@ -107,6 +111,7 @@ class SyntheticHandSource:
         self.num_samples = int(num_samples)
         self._backgrounds = backgrounds
         self._scene: SceneRenderer | None = None
+        self._scene_pid = -1
         self._window = int(round(config.render_scale * config.crop_size))
 
     def __len__(self) -> int:
@@ -124,8 +129,14 @@ class SyntheticHandSource:
 
     def sample(self, index: int) -> HandSample:
         """Render sample ``index`` (deterministic for this source's seed and config)."""
+        if self._scene is not None and self._scene_pid != os.getpid():
+            raise HandposeError(
+                "this SyntheticHandSource rendered before the process was forked, and OpenGL (Mesa) "
+                "hangs in a forked child; start workers with multiprocessing context 'spawn' or "
+                "'forkserver', or do not render in the parent")
         if self._scene is None:
             self._scene = SceneRenderer(self._window, self._window)
+            self._scene_pid = os.getpid()
         if self._backgrounds is None:
             self._backgrounds = BackgroundBank.default()
         cfg, rng, window = self.config, np.random.default_rng([self.seed, index]), self._window
