@@ -72,7 +72,8 @@ class VideoJobOptions:
             One-Euro filtered when the pipeline's live smoothing is on).
         coco: also write ``coco_wholebody.json``.
         annotate: write ``annotated.mp4``.
-        resume: continue an interrupted run in the same ``out_dir`` (same video and settings).
+        resume: continue an interrupted run in the same ``out_dir`` (same video and settings); with
+            nothing to resume the run starts from the beginning.
         checkpoint_every: frames per checkpoint (and pipeline reset).
         max_frames: process only the first ``max_frames`` frames (None = all).
         progress: show tqdm progress bars.
