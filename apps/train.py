@@ -18,6 +18,7 @@ import torch
 from handpose.config import ModelConfig
 from handpose.data.sources import open_dataset
 from handpose.model import build_model
+from handpose.model.checkpoint import warm_start
 from handpose.model.losses import LossWeights
 from handpose.train.evaluate import evaluate
 from handpose.train.trainer import TrainConfig, Trainer, init_distributed
@@ -31,6 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--eval-count", type=int, default=512, help="samples of --eval-data used per evaluation")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt")
+    p.add_argument("--init-pose-vae", type=Path, default=None,
+                   help="start from the pose VAE of this checkpoint/training state (e.g. with --pose-steps 0)")
     m = p.add_argument_group("model")
     m.add_argument("--backbone", choices=["mobilenet", "resnet18"], default="mobilenet")
     m.add_argument("--input-size", type=int, choices=[128, 256], default=128)
@@ -79,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
             return {"eval_epe_aligned": r.aligned.epe_mean_mm, "eval_epe_image_vae": r.image_vae.epe_mean_mm,
                     "eval_auc20_50": r.aligned.auc_20_50_published, "eval_kp2d_px": r.keypoints_2d_px}
 
-    trainer = Trainer(build_model(model_cfg), cfg, data, a.out, pose_data=pose_data, evaluate_fn=evaluate_fn)
+    model = build_model(model_cfg)
+    if a.init_pose_vae:
+        logging.info("pose VAE from %s (%d tensors)", a.init_pose_vae, len(warm_start(model, a.init_pose_vae)))
+    trainer = Trainer(model, cfg, data, a.out, pose_data=pose_data, evaluate_fn=evaluate_fn)
     if a.resume and not trainer.resume():
         logging.info("nothing to resume in %s; starting fresh", a.out)
     trainer.run()

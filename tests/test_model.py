@@ -160,3 +160,31 @@ def test_config_validation():
         ModelConfig(input_size=200)
     with pytest.raises(InputError, match="latent_dim"):
         ModelConfig(latent_dim=8)
+
+
+def test_warm_start_copies_only_the_pose_vae(tmp_path):
+    from handpose.model.checkpoint import warm_start
+
+    source, target = build_model(), build_model()
+    save_model(source, tmp_path / "src.pt")
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    names = warm_start(target, tmp_path / "src.pt")
+    assert names and all(n.startswith("pose_vae.") for n in names)
+    after, src = target.state_dict(), source.state_dict()
+    assert all(torch.equal(after[k], src[k]) for k in names)
+    assert all(torch.equal(after[k], before[k]) for k in after if not k.startswith("pose_vae."))
+    with pytest.raises(CheckpointError, match="pose_vae"):
+        save_model(build_model(ModelConfig(latent_dim=48)), tmp_path / "other.pt")
+        warm_start(target, tmp_path / "other.pt")
+
+
+def test_committed_default_model_matches_its_manifest():
+    from handpose.model.checkpoint import DEFAULT_CHECKPOINT
+    from handpose.model.manifest import read_manifest, sha256_of, verify
+
+    entry = read_manifest().get(DEFAULT_CHECKPOINT.name)
+    assert entry is not None, "models/MANIFEST.json must describe the default checkpoint"
+    verify(DEFAULT_CHECKPOINT)
+    assert sha256_of(DEFAULT_CHECKPOINT) == entry["sha256"]
+    assert {"training", "evaluation"} <= set(entry)
+    assert load_model(DEFAULT_CHECKPOINT).config.to_dict() == entry["model_config"]

@@ -1,13 +1,14 @@
 """Image backbones in plain torch (torchvision cannot be installed next to the CPU torch here).
 
-Both map a normalised RGB batch (N, 3, S, S) to a feature vector (N, F) by global average
-pooling; ``out_features`` gives F.
+Both map a normalised RGB batch (N, 3, S, S) to a feature map (N, C, S/32, S/32);
+``out_channels`` gives C. The map is not pooled here: the image encoder keeps its spatial
+layout, which the 2D keypoints and the hand's orientation depend on.
 
 * :class:`ResNet18Backbone`: the ResNet-18 layout (He et al. 2016): 7x7 stem, four stages of two
-  basic blocks with 64/128/256/512 channels. F = 512.
+  basic blocks with 64/128/256/512 channels. C = 512.
 * :class:`MobileNetBackbone`: the MobileNetV3-small layout (Howard et al. 2019): inverted
-  residual blocks with depthwise convolutions, squeeze-and-excitation and hard-swish. F = 576
-  (times ``width_mult``), then a 1x1 projection to 512.
+  residual blocks with depthwise convolutions, squeeze-and-excitation and hard-swish, ending in a
+  1x1 convolution to 576 channels (times ``width_mult``).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ class _BasicBlock(nn.Module):
 
 
 class ResNet18Backbone(nn.Module):
-    """ResNet-18-style CNN: (N, 3, S, S) -> (N, 512)."""
+    """ResNet-18-style CNN: (N, 3, S, S) -> (N, 512, S/32, S/32)."""
 
-    out_features = 512
+    out_channels = 512
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,7 +53,7 @@ class ResNet18Backbone(nn.Module):
         self.stages = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(self.stem(x)).mean(dim=(2, 3))
+        return self.stages(self.stem(x))
 
 
 class _SqueezeExcite(nn.Module):
@@ -111,9 +112,7 @@ _MOBILENET_SMALL = (
 
 
 class MobileNetBackbone(nn.Module):
-    """MobileNetV3-small-style CNN: (N, 3, S, S) -> (N, 512)."""
-
-    out_features = 512
+    """MobileNetV3-small-style CNN: (N, 3, S, S) -> (N, C, S/32, S/32), C = 576 * width_mult (rounded)."""
 
     def __init__(self, width_mult: float = 1.0) -> None:
         super().__init__()
@@ -126,10 +125,10 @@ class MobileNetBackbone(nn.Module):
         c_last = _round8(576 * width_mult)
         layers += [nn.Conv2d(c_in, c_last, 1, bias=False), nn.BatchNorm2d(c_last), nn.Hardswish()]
         self.features = nn.Sequential(*layers)
-        self.project = nn.Sequential(nn.Linear(c_last, self.out_features), nn.Hardswish())
+        self.out_channels = c_last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.project(self.features(x).mean(dim=(2, 3)))
+        return self.features(x)
 
 
 def build_backbone(config: ModelConfig) -> ResNet18Backbone | MobileNetBackbone:

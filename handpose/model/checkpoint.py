@@ -116,3 +116,22 @@ def load_default_model() -> HandModel:
         f"default checkpoint {DEFAULT_CHECKPOINT} not found; using an untrained model", RuntimeWarning, stacklevel=2
     )
     return HandModel(ModelConfig()).eval()
+
+
+def warm_start(model: HandModel, path: str | os.PathLike[str], prefix: str = "pose_vae.") -> list[str]:
+    """Copy the weights under ``prefix`` (default: the pose VAE) from a checkpoint or training state
+    into ``model``; every such weight must exist there with the same shape. Returns the names copied."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{path} is not a readable checkpoint: {exc}") from exc
+    source = payload.get("state_dict", payload.get("model")) if isinstance(payload, dict) else None
+    if not isinstance(source, dict):
+        raise CheckpointError(f"{path}: a checkpoint or training state with weights expected")
+    own = model.state_dict()
+    names = [k for k in own if k.startswith(prefix)]
+    bad = [k for k in names if k not in source or source[k].shape != own[k].shape]
+    if not names or bad:
+        raise CheckpointError(f"{path} does not hold the {prefix}* weights of this model: missing or reshaped {bad[:5]}")
+    model.load_state_dict({k: source[k] for k in names}, strict=False)
+    return names

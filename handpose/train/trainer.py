@@ -294,12 +294,13 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             optimizer.step()
             self.step += 1
-            if not torch.isfinite(terms.total):
-                raise FloatingPointError(f"loss became {float(terms.total)} at step {self.step} (stage {stage})")
+            loss = float(terms.total.detach())
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss} at step {self.step} (stage {stage})")
             if bar is not None:
                 bar.update(1)
                 if self.step % 10 == 0:
-                    bar.set_postfix(loss=f"{float(terms.total):.3f}")
+                    bar.set_postfix(loss=f"{loss:.3f}")
             if self.step % cfg.checkpoint_every == 0 or self.step == end:
                 self._save_state(optimizer)
             if self.step % 50 == 0 or self.step == end:

@@ -1,0 +1,47 @@
+"""``models/MANIFEST.json``: one entry per committed weights file with its sha256, how it was
+trained and its evaluation numbers, so anyone can check that a file is the one described."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from handpose.errors import CheckpointError
+
+MANIFEST = Path(__file__).resolve().parents[2] / "models" / "MANIFEST.json"
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(path: Path = MANIFEST) -> dict[str, Any]:
+    """The manifest as {file name: entry}; empty when there is none."""
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def record(weights: Path, entry: dict[str, Any], path: Path = MANIFEST) -> dict[str, Any]:
+    """Add or replace the entry of ``weights`` (keyed by file name), with its sha256 and size; atomic write."""
+    manifest = read_manifest(path)
+    manifest[weights.name] = {"sha256": sha256_of(weights), "bytes": weights.stat().st_size, **entry}
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, path)
+    return manifest[weights.name]
+
+
+def verify(weights: Path, path: Path = MANIFEST) -> None:
+    """Raise CheckpointError unless ``weights`` has a manifest entry whose sha256 matches the file."""
+    entry = read_manifest(path).get(weights.name)
+    if entry is None:
+        raise CheckpointError(f"{weights.name} has no entry in {path}")
+    actual = sha256_of(weights)
+    if actual != entry["sha256"]:
+        raise CheckpointError(f"{weights} sha256 {actual} differs from the manifest's {entry['sha256']}")
