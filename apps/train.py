@@ -32,8 +32,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--eval-count", type=int, default=512, help="samples of --eval-data used per evaluation")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt")
-    p.add_argument("--init-pose-vae", type=Path, default=None,
-                   help="start from the pose VAE of this checkpoint/training state (e.g. with --pose-steps 0)")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start from the weights of this checkpoint/training state (see --init-part)")
+    p.add_argument("--init-part", choices=["pose_vae", "all"], default="pose_vae",
+                   help="pose_vae: only the pose VAE (then e.g. --pose-steps 0); all: every weight (fine-tuning)")
     m = p.add_argument_group("model")
     m.add_argument("--backbone", choices=["mobilenet", "resnet18"], default="mobilenet")
     m.add_argument("--input-size", type=int, choices=[128, 256], default=128)
@@ -83,8 +85,9 @@ def main(argv: list[str] | None = None) -> None:
                     "eval_auc20_50": r.aligned.auc_20_50_published, "eval_kp2d_px": r.keypoints_2d_px}
 
     model = build_model(model_cfg)
-    if a.init_pose_vae:
-        logging.info("pose VAE from %s (%d tensors)", a.init_pose_vae, len(warm_start(model, a.init_pose_vae)))
+    if a.init_from:
+        names = warm_start(model, a.init_from, prefix="pose_vae." if a.init_part == "pose_vae" else "")
+        logging.info("%d weight tensors (%s) from %s", len(names), a.init_part, a.init_from)
     trainer = Trainer(model, cfg, data, a.out, pose_data=pose_data, evaluate_fn=evaluate_fn)
     if a.resume and not trainer.resume():
         logging.info("nothing to resume in %s; starting fresh", a.out)

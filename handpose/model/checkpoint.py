@@ -119,7 +119,7 @@ def load_default_model() -> HandModel:
 
 
 def warm_start(model: HandModel, path: str | os.PathLike[str], prefix: str = "pose_vae.") -> list[str]:
-    """Copy the weights under ``prefix`` (default: the pose VAE) from a checkpoint or training state
+    """Copy the weights under ``prefix`` (default: the pose VAE; "" = all) from a checkpoint or training state
     into ``model``; every such weight must exist there with the same shape. Returns the names copied."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
