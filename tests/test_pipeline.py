@@ -136,7 +136,9 @@ def test_backends_give_the_same_hands(checkpoint, photo):
     for a, b in zip(results["onnxruntime"], results["torch"]):
         assert len(a) == len(b)
         for x, y in zip(a, b):
-            np.testing.assert_allclose(x.keypoints_px, y.keypoints_px, atol=1e-2)
+            # the backends agree to 1e-4 crop px (test_backends); mapped to frame px (x box/crop scale)
+            # and fed back through the tracker's next crop over 3 frames that becomes a few 1e-2 px
+            np.testing.assert_allclose(x.keypoints_px, y.keypoints_px, atol=0.05)
             np.testing.assert_allclose(x.joints_norm, y.joints_norm, atol=1e-3)
 
 
