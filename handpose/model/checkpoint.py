@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from handpose.atomic import atomic_path
 from handpose.config import ModelConfig
 from handpose.errors import CheckpointError, InputError
 from handpose.model.hand_model import HandModel
@@ -43,11 +44,8 @@ def save_model(model: HandModel, path: str | os.PathLike[str], meta: dict[str, A
 
 def atomic_torch_save(payload: Any, path: str | os.PathLike[str]) -> None:
     """``torch.save`` to a temporary file next to ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from handpose.atomic import write_text_atomic
 from handpose.errors import CheckpointError
 
 MANIFEST = Path(__file__).resolve().parents[2] / "models" / "MANIFEST.json"
@@ -31,9 +32,7 @@ def record(weights: Path, entry: dict[str, Any], path: Path = MANIFEST) -> dict[
     """Add or replace the entry of ``weights`` (keyed by file name), with its sha256 and size; atomic write."""
     manifest = read_manifest(path)
     manifest[weights.name] = {"sha256": sha256_of(weights), "bytes": weights.stat().st_size, **entry}
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
     return manifest[weights.name]
 
 

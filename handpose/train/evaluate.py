@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from handpose import skeleton
+from handpose.atomic import atomic_path, write_text_atomic
 from handpose.data.batch import collate
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
@@ -128,9 +129,7 @@ def write_report(report: EvalReport, out_dir: str | os.PathLike[str]) -> tuple[P
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, png_path = out / "report.json", out / "pck.png"
-    tmp = out / ".report.json.part"
-    tmp.write_text(json.dumps(report.to_json(), indent=2))
-    os.replace(tmp, json_path)
+    write_text_atomic(json_path, json.dumps(report.to_json(), indent=2))
     fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
     for label, m in (("aligned (translator -> pose decoder)", report.aligned), ("image VAE decoder", report.image_vae)):
         ax.plot(m.pck_thresholds_mm, m.pck, marker="o", ms=3,
@@ -139,8 +138,7 @@ def write_report(report: EvalReport, out_dir: str | os.PathLike[str]) -> tuple[P
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
-    tmp_png = out / ".pck.png.part"
-    fig.savefig(tmp_png, format="png")
+    with atomic_path(png_path) as tmp_png:
+        fig.savefig(tmp_png, format="png")
     plt.close(fig)
-    os.replace(tmp_png, png_path)
     return json_path, png_path
