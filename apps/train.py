@@ -23,6 +23,10 @@ from handpose.model.losses import LossWeights
 from handpose.train.evaluate import evaluate
 from handpose.train.trainer import TrainConfig, Trainer, init_distributed
 
+#: --init-part names -> weight-name prefixes
+INIT_PARTS = {"all": "", "pose_vae": "pose_vae.", "backbone": "image_vae.encoder.backbone.",
+              "image_decoder": "image_vae.decoder.", "alignment": "alignment."}
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,8 +38,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from the weights of this checkpoint/training state (see --init-part)")
-    p.add_argument("--init-part", choices=["pose_vae", "all"], default="pose_vae",
-                   help="pose_vae: only the pose VAE (then e.g. --pose-steps 0); all: every weight (fine-tuning)")
+    p.add_argument("--init-part", nargs="+", choices=sorted(INIT_PARTS), default=["pose_vae"],
+                   help="which weights --init-from gives: pose_vae (then e.g. --pose-steps 0), backbone, "
+                        "image_decoder, alignment, or all (fine-tuning)")
     m = p.add_argument_group("model")
     m.add_argument("--backbone", choices=["mobilenet", "resnet18"], default="mobilenet")
     m.add_argument("--input-size", type=int, choices=[128, 256], default=128)
@@ -86,8 +91,9 @@ def main(argv: list[str] | None = None) -> None:
 
     model = build_model(model_cfg)
     if a.init_from:
-        names = warm_start(model, a.init_from, prefix="pose_vae." if a.init_part == "pose_vae" else "")
-        logging.info("%d weight tensors (%s) from %s", len(names), a.init_part, a.init_from)
+        for part in a.init_part:
+            names = warm_start(model, a.init_from, prefix=INIT_PARTS[part])
+            logging.info("%d weight tensors (%s) from %s", len(names), part, a.init_from)
     trainer = Trainer(model, cfg, data, a.out, pose_data=pose_data, evaluate_fn=evaluate_fn)
     if a.resume and not trainer.resume():
         logging.info("nothing to resume in %s; starting fresh", a.out)

@@ -1,11 +1,12 @@
 """Image backbones in plain torch (torchvision cannot be installed next to the CPU torch here).
 
-Both map a normalised RGB batch (N, 3, S, S) to a feature map (N, C, S/32, S/32);
-``out_channels`` gives C. The map is not pooled here: the image encoder keeps its spatial
-layout, which the 2D keypoints and the hand's orientation depend on.
+Both map a normalised RGB batch (N, 3, S, S) to three feature maps, at strides 8, 16 and 32
+(:class:`FeatureMaps`); ``channels`` gives their channel counts. The maps are not pooled here:
+the image encoder's keypoint heatmaps are built from all three, its latent code from the
+stride-32 map and what the heatmaps point at.
 
 * :class:`ResNet18Backbone`: the ResNet-18 layout (He et al. 2016): 7x7 stem, four stages of two
-  basic blocks with 64/128/256/512 channels. C = 512.
+  basic blocks with 64/128/256/512 channels; maps of 128/256/512 channels.
 * :class:`MobileNetBackbone`: the MobileNetV3-small layout (Howard et al. 2019): inverted
   residual blocks with depthwise convolutions, squeeze-and-excitation and hard-swish, ending in a
   1x1 convolution to 576 channels (times ``width_mult``).
@@ -13,10 +14,20 @@ layout, which the 2D keypoints and the hand's orientation depend on.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
 from handpose.config import ModelConfig
+
+
+class FeatureMaps(NamedTuple):
+    """Backbone outputs for an (N, 3, S, S) batch: (N, C8, S/8, S/8), (N, C16, S/16, S/16), (N, C32, S/32, S/32)."""
+
+    stride8: torch.Tensor
+    stride16: torch.Tensor
+    stride32: torch.Tensor
 
 
 class _BasicBlock(nn.Module):
@@ -36,9 +47,10 @@ class _BasicBlock(nn.Module):
 
 
 class ResNet18Backbone(nn.Module):
-    """ResNet-18-style CNN: (N, 3, S, S) -> (N, 512, S/32, S/32)."""
+    """ResNet-18-style CNN: (N, 3, S, S) -> :class:`FeatureMaps` with 128/256/512 channels."""
 
-    out_channels = 512
+    channels = (128, 256, 512)
+    _taps = (3, 5, 7)  # indices into ``stages`` whose outputs are the stride 8/16/32 maps
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,8 +64,8 @@ class ResNet18Backbone(nn.Module):
             c_in = c_out
         self.stages = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(self.stem(x))
+    def forward(self, x: torch.Tensor) -> FeatureMaps:
+        return _tapped(self.stages, self.stem(x), self._taps)
 
 
 class _SqueezeExcite(nn.Module):
@@ -111,24 +123,40 @@ _MOBILENET_SMALL = (
 )
 
 
+def _tapped(layers: nn.Sequential, x: torch.Tensor, taps: tuple[int, int, int]) -> FeatureMaps:
+    """Run ``layers`` on ``x`` and collect the outputs of the layers at ``taps``."""
+    outs = []
+    for i, layer in enumerate(layers):
+        x = layer(x)
+        if i in taps:
+            outs.append(x)
+    return FeatureMaps(*outs)
+
+
 class MobileNetBackbone(nn.Module):
-    """MobileNetV3-small-style CNN: (N, 3, S, S) -> (N, C, S/32, S/32), C = 576 * width_mult (rounded)."""
+    """MobileNetV3-small-style CNN: (N, 3, S, S) -> :class:`FeatureMaps` with 24/48/576 channels
+    (times ``width_mult``, rounded to multiples of 8)."""
 
     def __init__(self, width_mult: float = 1.0) -> None:
         super().__init__()
         c_in = _round8(16 * width_mult)
         layers: list[nn.Module] = [nn.Conv2d(3, c_in, 3, 2, 1, bias=False), nn.BatchNorm2d(c_in), nn.Hardswish()]
+        channels, taps = [], []
         for kernel, exp, out, se, hswish, stride in _MOBILENET_SMALL:
             c_exp, c_out = _round8(exp * width_mult), _round8(out * width_mult)
+            if stride == 2 and len(layers) > 4:  # the last layer before a stride-2 block ends a stride level
+                channels.append(c_in)
+                taps.append(len(layers) - 1)
             layers.append(_InvertedResidual(c_in, kernel, c_exp, c_out, se, hswish, stride))
             c_in = c_out
         c_last = _round8(576 * width_mult)
         layers += [nn.Conv2d(c_in, c_last, 1, bias=False), nn.BatchNorm2d(c_last), nn.Hardswish()]
         self.features = nn.Sequential(*layers)
-        self.out_channels = c_last
+        self.channels = (channels[-2], channels[-1], c_last)
+        self._taps = (taps[-2], taps[-1], len(layers) - 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
+    def forward(self, x: torch.Tensor) -> FeatureMaps:
+        return _tapped(self.features, x, self._taps)
 
 
 def build_backbone(config: ModelConfig) -> ResNet18Backbone | MobileNetBackbone:

@@ -12,7 +12,7 @@ from torch import nn
 from handpose.config import ModelConfig
 from handpose.model.backbones import build_backbone
 from handpose.model.gaussian import DiagonalGaussian
-from handpose.model.mlp import mlp
+from handpose.model.keypoint_head import KeypointHeatmaps
 from handpose.model.pose_vae import PoseDecoder
 from handpose.skeleton import NUM_JOINTS
 
@@ -29,24 +29,26 @@ class ImageEncoding:
         posterior: q_psi(w | x), tensors (N, D).
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence_logit: (N,) logit of "a hand is in the crop".
+        heatmap_log_prob: (N, 21, C) log-softmax of the keypoint heatmaps over their C cells.
     """
 
     posterior: DiagonalGaussian
     keypoints_crop_px: torch.Tensor
     presence_logit: torch.Tensor
+    heatmap_log_prob: torch.Tensor
 
 
-#: features of the image encoder shared by its heads
+#: features of the image encoder shared by the latent and presence heads
 FEATURES = 512
-#: channels of the spatial summary (1x1-reduced feature map, flattened)
-_SPATIAL_CHANNELS = 64
 
 
 class ImageEncoder(nn.Module):
     """RGB crop (N, 3, S, S) float in [0, 1] -> :class:`ImageEncoding`.
 
-    Features: the backbone's (N, C, S/32, S/32) map, reduced to 64 channels by a 1x1 convolution
-    and flattened (where things are), next to its global average (what is there), mapped to 512.
+    The 2D joints come from heatmaps (:class:`KeypointHeatmaps`). The features behind the latent
+    code and the presence score are the global average of the stride-32 map (what is there), the
+    21 heatmap-pooled joint features (what it looks like at each joint) and the 2D joints
+    themselves in units of the crop side (where the joints are), mapped to 512.
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -55,22 +57,19 @@ class ImageEncoder(nn.Module):
         self.register_buffer("rgb_mean", torch.tensor(_RGB_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("rgb_std", torch.tensor(_RGB_STD).view(1, 3, 1, 1), persistent=False)
         self.backbone = build_backbone(config)
-        c, cells = self.backbone.out_channels, (config.input_size // 32) ** 2
-        self.reduce = nn.Sequential(
-            nn.Conv2d(c, _SPATIAL_CHANNELS, 1, bias=False), nn.BatchNorm2d(_SPATIAL_CHANNELS), nn.Hardswish()
-        )
-        self.fuse = nn.Sequential(nn.Linear(c + _SPATIAL_CHANNELS * cells, FEATURES), nn.Hardswish())
-        features = FEATURES
-        self.latent = nn.Linear(features, 2 * config.latent_dim)
-        self.keypoints = mlp(features, 256, 1, NUM_JOINTS * 2)
-        self.presence = nn.Linear(features, 1)
+        self.keypoints = KeypointHeatmaps(self.backbone.channels, config.input_size)
+        joint_inputs = NUM_JOINTS * (self.keypoints.width + 2)
+        self.fuse = nn.Sequential(nn.Linear(self.backbone.channels[2] + joint_inputs, FEATURES), nn.Hardswish())
+        self.latent = nn.Linear(FEATURES, 2 * config.latent_dim)
+        self.presence = nn.Linear(FEATURES, 1)
 
     def forward(self, images: torch.Tensor) -> ImageEncoding:
-        fmap = self.backbone((images - self.rgb_mean) / self.rgb_std)
-        feats = self.fuse(torch.cat([fmap.mean(dim=(2, 3)), self.reduce(fmap).flatten(1)], dim=1))
-        # keypoints are regressed in units of the crop side around its centre
-        kp = (self.keypoints(feats).view(-1, NUM_JOINTS, 2) + 0.5) * self.input_size
-        return ImageEncoding(DiagonalGaussian.from_params(self.latent(feats)), kp, self.presence(feats).squeeze(-1))
+        maps = self.backbone((images - self.rgb_mean) / self.rgb_std)
+        kp, joint_features, heatmap_log_prob = self.keypoints(maps)
+        where = kp / self.input_size - 0.5
+        feats = self.fuse(torch.cat([maps.stride32.mean(dim=(2, 3)), joint_features.flatten(1), where.flatten(1)], 1))
+        return ImageEncoding(DiagonalGaussian.from_params(self.latent(feats)), kp, self.presence(feats).squeeze(-1),
+                             heatmap_log_prob)
 
 
 class ImageVAE(nn.Module):

@@ -1,0 +1,80 @@
+"""2D keypoints as heatmaps with a soft-argmax (integral regression), and what the heatmaps point at.
+
+The three backbone maps are merged top-down (1x1 lateral convolutions, nearest upsampling, sums)
+into one stride-8 map of ``width`` channels; a 1x1 convolution gives one heatmap per joint. A
+softmax over each heatmap's cells is a distribution over where the joint is: its expectation is
+the joint's 2D position (differentiable, sub-cell precise), and the same weights pool the merged
+map into a feature vector per joint — what the image looks like at that joint, which is where
+its depth and occlusion show.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from handpose.model.backbones import FeatureMaps
+from handpose.skeleton import NUM_JOINTS
+
+STRIDE = 8
+
+
+def _conv_bn(c_in: int, c_out: int, kernel: int = 1, groups: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(c_out), nn.Hardswish())
+
+
+def cell_centres(side: int, stride: int = STRIDE) -> torch.Tensor:
+    """(side * side, 2) float32 crop-px (x, y) centres of the cells of a ``side`` x ``side`` map at
+    ``stride``, row-major like ``flatten()``; pixel centres are at integer coordinates."""
+    centre = (torch.arange(side, dtype=torch.float32) + 0.5) * stride - 0.5
+    ys, xs = torch.meshgrid(centre, centre, indexing="ij")
+    return torch.stack([xs.flatten(), ys.flatten()], dim=1)
+
+
+def soft_argmax(logits: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Heatmap logits (N, K, H, W) -> (expected positions (N, K, 2), log-softmax (N, K, H * W)).
+
+    ``centres``: (H * W, 2) positions of the cells (see :func:`cell_centres`).
+    """
+    log_weights = torch.log_softmax(logits.flatten(2), dim=-1)
+    return log_weights.exp() @ centres, log_weights
+
+
+def heatmap_target(keypoints_px: torch.Tensor, centres: torch.Tensor, sigma_px: float = STRIDE) -> torch.Tensor:
+    """What the heatmaps are trained towards: for joints (N, K, 2) in crop px, a Gaussian of
+    ``sigma_px`` around each, over the cells ``centres`` (C, 2), normalised: (N, K, C)."""
+    d2 = ((keypoints_px.unsqueeze(-2) - centres) ** 2).sum(-1)
+    return torch.softmax(-d2 / (2.0 * sigma_px**2), dim=-1)
+
+
+class KeypointHeatmaps(nn.Module):
+    """:class:`FeatureMaps` of an (N, 3, S, S) crop -> 2D joints (N, 21, 2) in crop px, joint
+    features (N, 21, width) and the heatmaps' log-softmax (N, 21, (S/8)^2) (for their training loss).
+
+    Args:
+        channels: channels of the stride 8/16/32 backbone maps.
+        input_size: crop side S in pixels (a multiple of 32).
+        width: channels of the merged map, and so of each joint feature.
+    """
+
+    cell_xy: torch.Tensor  # (cells, 2) buffer: cell centres in crop px
+
+    def __init__(self, channels: tuple[int, int, int], input_size: int, width: int = 64) -> None:
+        super().__init__()
+        self.width = width
+        self.lateral = nn.ModuleList([_conv_bn(c, width) for c in channels])
+        self.smooth = nn.Sequential(_conv_bn(width, width, 3, groups=width), _conv_bn(width, width))
+        self.logits = nn.Conv2d(width, NUM_JOINTS, 1)
+        self.register_buffer("cell_xy", cell_centres(input_size // STRIDE), persistent=False)
+
+    def forward(self, maps: FeatureMaps) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        lat8, lat16, lat32 = self.lateral
+        x = lat32(maps.stride32)
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest") + lat16(maps.stride16)
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest") + lat8(maps.stride8)
+        x = self.smooth(x)
+        keypoints, log_weights = soft_argmax(self.logits(x), self.cell_xy)
+        joint_features = log_weights.exp() @ x.flatten(2).transpose(1, 2)  # (N, 21, width)
+        return keypoints, joint_features, log_weights

@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from handpose.config import ModelConfig
+from handpose.model.backbones import build_backbone
+from handpose.model.keypoint_head import KeypointHeatmaps, cell_centres, soft_argmax
+
+
+def test_cell_centres_are_stride8_cell_centres_in_crop_px():
+    c = cell_centres(16)
+    assert c.shape == (256, 2)
+    # cell (row 0, col 0) covers px -0.5..7.5 -> centre 3.5; (row 2, col 5) -> x 43.5, y 19.5
+    assert c[0].tolist() == [3.5, 3.5]
+    assert c[2 * 16 + 5].tolist() == [43.5, 19.5]
+
+
+def test_soft_argmax_of_a_peak_is_its_cell_and_of_two_equal_peaks_their_midpoint():
+    logits = torch.full((1, 2, 16, 16), -1e4)
+    logits[0, 0, 3, 5] = 0.0  # one peak: row 3, col 5
+    logits[0, 1, 2, 1] = logits[0, 1, 10, 9] = 0.0  # two equal peaks
+    kp, log_weights = soft_argmax(logits, cell_centres(16))
+    assert torch.allclose(kp[0, 0], torch.tensor([5 * 8 + 3.5, 3 * 8 + 3.5]))
+    assert torch.allclose(kp[0, 1], torch.tensor([(1 * 8 + 9 * 8) / 2 + 3.5, (2 * 8 + 10 * 8) / 2 + 3.5]))
+    assert torch.allclose(log_weights.exp().sum(-1), torch.ones(1, 2))
+
+
+@pytest.mark.parametrize("backbone", ["mobilenet", "resnet18"])
+def test_keypoints_stay_inside_the_crop_and_joint_features_have_the_head_width(backbone):
+    cfg = ModelConfig(backbone=backbone)
+    net = build_backbone(cfg)
+    head = KeypointHeatmaps(net.channels, cfg.input_size).eval()
+    with torch.no_grad():
+        kp, feats, _ = head(net(torch.rand(3, 3, 128, 128)))
+    assert kp.shape == (3, 21, 2) and feats.shape == (3, 21, head.width)
+    # expectations over cell centres lie within the outermost centres
+    assert kp.min() >= 3.5 and kp.max() <= 123.5
