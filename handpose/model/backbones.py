@@ -144,7 +144,7 @@ class MobileNetBackbone(nn.Module):
         channels, taps = [], []
         for kernel, exp, out, se, hswish, stride in _MOBILENET_SMALL:
             c_exp, c_out = _round8(exp * width_mult), _round8(out * width_mult)
-            if stride == 2 and len(layers) > 4:  # the last layer before a stride-2 block ends a stride level
+            if stride == 2:  # the layer before a stride-2 block ends a stride level (2, 4, 8, 16)
                 channels.append(c_in)
                 taps.append(len(layers) - 1)
             layers.append(_InvertedResidual(c_in, kernel, c_exp, c_out, se, hswish, stride))
@@ -152,7 +152,7 @@ class MobileNetBackbone(nn.Module):
         c_last = _round8(576 * width_mult)
         layers += [nn.Conv2d(c_in, c_last, 1, bias=False), nn.BatchNorm2d(c_last), nn.Hardswish()]
         self.features = nn.Sequential(*layers)
-        self.channels = (channels[-2], channels[-1], c_last)
+        self.channels = (channels[-2], channels[-1], c_last)  # strides 8, 16 and the last layer's 32
         self._taps = (taps[-2], taps[-1], len(layers) - 1)
 
     def forward(self, x: torch.Tensor) -> FeatureMaps:

@@ -29,13 +29,13 @@ class ImageEncoding:
         posterior: q_psi(w | x), tensors (N, D).
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence_logit: (N,) logit of "a hand is in the crop".
-        heatmap_log_prob: (N, 21, C) log-softmax of the keypoint heatmaps over their C cells.
+        heatmap_logits: (N, 21, C) logits of the keypoint heatmaps over their C cells.
     """
 
     posterior: DiagonalGaussian
     keypoints_crop_px: torch.Tensor
     presence_logit: torch.Tensor
-    heatmap_log_prob: torch.Tensor
+    heatmap_logits: torch.Tensor
 
 
 #: features of the image encoder shared by the latent and presence heads
@@ -65,11 +65,11 @@ class ImageEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> ImageEncoding:
         maps = self.backbone((images - self.rgb_mean) / self.rgb_std)
-        kp, joint_features, heatmap_log_prob = self.keypoints(maps)
+        kp, joint_features, heatmap_logits = self.keypoints(maps)
         where = kp / self.input_size - 0.5
         feats = self.fuse(torch.cat([maps.stride32.mean(dim=(2, 3)), joint_features.flatten(1), where.flatten(1)], 1))
         return ImageEncoding(DiagonalGaussian.from_params(self.latent(feats)), kp, self.presence(feats).squeeze(-1),
-                             heatmap_log_prob)
+                             heatmap_logits)
 
 
 class ImageVAE(nn.Module):

@@ -34,12 +34,12 @@ def cell_centres(side: int, stride: int = STRIDE) -> torch.Tensor:
 
 
 def soft_argmax(logits: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Heatmap logits (N, K, H, W) -> (expected positions (N, K, 2), log-softmax (N, K, H * W)).
+    """Heatmap logits (N, K, C) over C cells -> (expected positions (N, K, 2), softmax weights (N, K, C)).
 
-    ``centres``: (H * W, 2) positions of the cells (see :func:`cell_centres`).
+    ``centres``: (C, 2) positions of the cells (see :func:`cell_centres`).
     """
-    log_weights = torch.log_softmax(logits.flatten(2), dim=-1)
-    return log_weights.exp() @ centres, log_weights
+    weights = torch.softmax(logits, dim=-1)
+    return weights @ centres, weights
 
 
 def heatmap_target(keypoints_px: torch.Tensor, centres: torch.Tensor, sigma_px: float = STRIDE) -> torch.Tensor:
@@ -51,7 +51,7 @@ def heatmap_target(keypoints_px: torch.Tensor, centres: torch.Tensor, sigma_px: 
 
 class KeypointHeatmaps(nn.Module):
     """:class:`FeatureMaps` of an (N, 3, S, S) crop -> 2D joints (N, 21, 2) in crop px, joint
-    features (N, 21, width) and the heatmaps' log-softmax (N, 21, (S/8)^2) (for their training loss).
+    features (N, 21, width) and the heatmap logits (N, 21, (S/8)^2) (for their training loss).
 
     Args:
         channels: channels of the stride 8/16/32 backbone maps.
@@ -75,6 +75,7 @@ class KeypointHeatmaps(nn.Module):
         x = F.interpolate(x, scale_factor=2.0, mode="nearest") + lat16(maps.stride16)
         x = F.interpolate(x, scale_factor=2.0, mode="nearest") + lat8(maps.stride8)
         x = self.smooth(x)
-        keypoints, log_weights = soft_argmax(self.logits(x), self.cell_xy)
-        joint_features = log_weights.exp() @ x.flatten(2).transpose(1, 2)  # (N, 21, width)
-        return keypoints, joint_features, log_weights
+        logits = self.logits(x).flatten(2)  # (N, 21, cells)
+        keypoints, weights = soft_argmax(logits, self.cell_xy)
+        joint_features = weights @ x.flatten(2).transpose(1, 2)  # (N, 21, width)
+        return keypoints, joint_features, logits

@@ -121,7 +121,7 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
         kp_err = (enc.keypoints_crop_px - batch.keypoints_crop_px).abs().sum(-1).mean(-1) / size
         kp_loss = _masked_mean(kp_err, mask)
         target = heatmap_target(batch.keypoints_crop_px, model.image_vae.encoder.keypoints.cell_xy)
-        hm_loss = _masked_mean(-(target * enc.heatmap_log_prob).sum(-1).mean(-1), mask)
+        hm_loss = _masked_mean(-(target * F.log_softmax(enc.heatmap_logits, dim=-1)).sum(-1).mean(-1), mask)
         pres_loss = F.binary_cross_entropy_with_logits(enc.presence_logit, mask)
 
     total = (
