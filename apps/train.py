@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from handpose.config import ModelConfig
+from handpose.data.augment import AugmentConfig
 from handpose.data.sources import open_dataset
 from handpose.model import build_model
 from handpose.model.checkpoint import warm_start
@@ -60,6 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--workers", type=int, default=0, help="DataLoader processes")
     t.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--augment", action="store_true",
+                   help="re-view each image sample when drawn: roll, zoom, shift, colour, noise (handpose.data.augment)")
     return p.parse_args(argv)
 
 
@@ -74,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(schedule=a.schedule, pose_steps=a.pose_steps, image_steps=a.image_steps,
                       finetune_steps=a.finetune_steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
                       eval_every=a.eval_every, checkpoint_every=a.checkpoint_every, num_workers=a.workers,
-                      losses=LossWeights(beta=a.beta, align_kl=a.align_kl))
+                      losses=LossWeights(beta=a.beta, align_kl=a.align_kl),
+                      augment=AugmentConfig() if a.augment else None)
     torch.manual_seed(a.seed)
     data = open_dataset(a.data, "train", a.input_size)
     pose_data = open_dataset(a.pose_data, "train", a.input_size) if a.pose_data else None

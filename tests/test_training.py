@@ -1,3 +1,4 @@
+import json
 import os
 import socket
 import subprocess
@@ -8,6 +9,7 @@ import numpy as np
 import torch
 
 from handpose.config import ModelConfig
+from handpose.data.augment import AugmentConfig
 from handpose.data.batch import collate
 from handpose.model import build_model
 from handpose.model.checkpoint import load_model
@@ -46,7 +48,9 @@ def test_short_run_learns_pose_vae_and_aligned_path(tmp_path):
 
 def test_resume_continues_to_the_same_result(tmp_path):
     samples = toy_samples(8)
-    cfg = TrainConfig(pose_steps=6, image_steps=8, batch_size=4, pose_batch_size=4, checkpoint_every=3, eval_every=0)
+    cfg = TrainConfig(pose_steps=6, image_steps=8, batch_size=4, pose_batch_size=4, checkpoint_every=3, eval_every=0,
+                      augment=AugmentConfig())
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg  # as stored in a manifest
     torch.manual_seed(0)
     full = build_model(SMALL)
     init = {k: v.clone() for k, v in full.state_dict().items()}

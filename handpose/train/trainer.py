@@ -6,7 +6,7 @@ Schedules (DESIGN.md §1):
 * "joint": everything from the start, on the image data.
 
 Reproducibility and resume: the batch of global step k is drawn from ``default_rng([seed, k])``
-and the torch generator is reseeded from ``(seed, k)`` before step k, so a run that is
+(its augmentation, when on, from ``default_rng([seed, k, rank])``) and the torch generator is reseeded from ``(seed, k)`` before step k, so a run that is
 interrupted and resumed from a checkpoint makes exactly the same updates as one that is not.
 Checkpoints (``train_state.pt``: model, optimiser, step) are written atomically every
 ``checkpoint_every`` steps, at each stage end and on Ctrl-C/SIGTERM.
@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from handpose.data.augment import AugmentConfig, augment
 from handpose.data.batch import HandBatch, collate
 from handpose.data.sample import HandSample
 from handpose.errors import CheckpointError, InputError
@@ -63,6 +64,8 @@ class TrainConfig:
         seed: seed of the batch draws and of the sampling noise.
         num_workers: DataLoader worker processes that collate batches.
         losses: loss weights.
+        augment: how image samples are re-viewed each time they are drawn
+            (:mod:`handpose.data.augment`); None = as stored.
     """
 
     schedule: Schedule = "staged"
@@ -78,6 +81,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     losses: LossWeights = field(default_factory=LossWeights)
+    augment: AugmentConfig | None = None
 
     def __post_init__(self) -> None:
         if self.schedule not in ("staged", "joint"):
@@ -113,17 +117,22 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         values = dict(values)
         values["losses"] = LossWeights(**values.get("losses", {}))
+        if values.get("augment") is not None:
+            augment = dict(values["augment"])
+            values["augment"] = AugmentConfig(**{**augment, "zoom": tuple(augment.get("zoom", AugmentConfig.zoom))})
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
 class _StepBatches(torch.utils.data.Dataset[HandBatch]):
-    """Item k = this process's share of the batch of global step ``first + k``."""
+    """Item k = this process's share of the batch of global step ``first + k``, augmented when
+    ``augment`` is given."""
 
     def __init__(self, data: Sequence[HandSample], batch_size: int, seed: int, first: int, count: int,
-                 rank: int, world: int) -> None:
+                 rank: int, world: int, augment: AugmentConfig | None = None) -> None:
         self.data, self.batch_size, self.seed = data, batch_size, seed
         self.first, self.count, self.rank, self.world = first, count, rank, world
+        self.augment = augment
 
     def __len__(self) -> int:
         return self.count
@@ -131,7 +140,11 @@ class _StepBatches(torch.utils.data.Dataset[HandBatch]):
     def __getitem__(self, k: int) -> HandBatch:
         rng = np.random.default_rng([self.seed, self.first + k])
         idx = rng.integers(0, len(self.data), self.batch_size)[self.rank :: self.world]
-        return collate([self.data[int(i)] for i in idx])
+        samples = [self.data[int(i)] for i in idx]
+        if self.augment is not None:
+            aug_rng = np.random.default_rng([self.seed, self.first + k, self.rank])
+            samples = [augment(s, aug_rng, self.augment) for s in samples]
+        return collate(samples)
 
 
 class _LossModule(nn.Module):
@@ -227,7 +240,8 @@ class Trainer:
         pose_only = stage == "pose"
         data = (self.pose_data or self.image_data) if pose_only else self.image_data
         bs = self.config.pose_batch_size if pose_only else self.config.batch_size
-        ds = _StepBatches(data, bs, self.config.seed, start, end - start, self.rank, self.world)
+        ds = _StepBatches(data, bs, self.config.seed, start, end - start, self.rank, self.world,
+                          None if pose_only else self.config.augment)
         workers = self.config.num_workers
         loader = torch.utils.data.DataLoader(ds, batch_size=None, shuffle=False, num_workers=workers,
                                              persistent_workers=False, prefetch_factor=4 if workers else None)

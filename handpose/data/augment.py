@@ -1,0 +1,128 @@
+"""Training-time augmentation of labelled crops: a new view of a stored sample at almost no cost.
+
+A fixed set of renders is seen many times in training, and the model learns the renders as well as
+the hands. Each time a sample is drawn, :func:`augment` gives it a different look:
+
+* **geometry**: the crop is rolled by an angle, zoomed and shifted about its centre (one 2x3
+  similarity warp, borders reflected). The 2D joints take the same warp. The 3D joints turn
+  about the camera ray through the crop centre, so the rolled crop looks like a crop from a
+  camera rolled about that ray. For a mirrored crop (a left hand) the roll in the frame runs the
+  other way. Zoom and shift leave the 3D joints alone; they move the crop the way the
+  detector's box jitter does.
+* **colour**: a gain per channel, contrast about the mean, a brightness offset and Gaussian
+  noise, on 8-bit RGB.
+
+The result is a training sample: crop, 2D and 3D joints and visibility, with a joint that
+leaves the crop marked not visible. Its frame geometry (frame keypoints, intrinsics, crop
+transform) is dropped, because no frame shows the rolled view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from handpose.data.sample import HandSample
+from handpose.errors import InputError
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """How far each augmentation may go; every draw is uniform within these bounds.
+
+    Attributes:
+        max_roll_deg: crop rotation within +-this, degrees.
+        zoom: (min, max) scale of the crop about its centre.
+        max_shift: shift within +-this fraction of the crop side, in x and y separately.
+        max_gain: per-channel gain within 1 +- this.
+        max_contrast: contrast about the crop's mean within 1 +- this.
+        max_brightness: offset within +-this, in 8-bit levels.
+        max_noise: standard deviation of the Gaussian noise within [0, this], 8-bit levels.
+    """
+
+    max_roll_deg: float = 30.0
+    zoom: tuple[float, float] = (0.9, 1.1)
+    max_shift: float = 0.05
+    max_gain: float = 0.12
+    max_contrast: float = 0.2
+    max_brightness: float = 15.0
+    max_noise: float = 4.0
+
+    def __post_init__(self) -> None:
+        values = (self.max_roll_deg, self.max_shift, self.max_gain, self.max_contrast, self.max_brightness,
+                  self.max_noise)
+        if min(values) < 0 or not 0 < self.zoom[0] <= self.zoom[1]:
+            raise InputError(f"non-negative bounds and 0 < zoom[0] <= zoom[1] expected, got {self}")
+
+
+def rotation_about_axis(axis: np.ndarray, angle_rad: float) -> np.ndarray:
+    """(3, 3) rotation by ``angle_rad`` about the 3-vector ``axis`` (right-hand rule, Rodrigues)."""
+    k = np.asarray(axis, np.float64)
+    k = k / np.linalg.norm(k)
+    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + np.sin(angle_rad) * cross + (1.0 - np.cos(angle_rad)) * (cross @ cross)
+
+
+def crop_centre_ray(sample: HandSample) -> np.ndarray:
+    """Unit direction (3,) in the camera frame of the ray through the centre of the sample's crop;
+    the optical axis (0, 0, 1) when the sample has no intrinsics or crop transform."""
+    if sample.intrinsics is None or sample.crop is None or sample.crop_rgb is None:
+        return np.array([0.0, 0.0, 1.0])
+    size = sample.crop_rgb.shape[0]
+    matrix = np.asarray(sample.crop.matrix, np.float64)
+    centre_crop = np.full(2, (size - 1) / 2.0)
+    centre_frame = np.linalg.solve(matrix[:, :2], centre_crop - matrix[:, 2])
+    ray = np.linalg.solve(np.asarray(sample.intrinsics, np.float64), np.append(centre_frame, 1.0))
+    return ray / np.linalg.norm(ray)
+
+
+def similarity_about_centre(size: int, roll_rad: float, zoom: float, shift_px: np.ndarray) -> np.ndarray:
+    """(2, 3) crop px -> crop px: rotate by ``roll_rad`` (clockwise on screen, y down) and scale by
+    ``zoom`` about the crop centre, then shift by ``shift_px`` (2,)."""
+    c, s = np.cos(roll_rad), np.sin(roll_rad)
+    linear = zoom * np.array([[c, -s], [s, c]])
+    centre = np.full(2, (size - 1) / 2.0)
+    return np.hstack([linear, (centre + np.asarray(shift_px, np.float64) - linear @ centre)[:, None]])
+
+
+def augment(sample: HandSample, rng: np.random.Generator, config: AugmentConfig = AugmentConfig()) -> HandSample:
+    """A randomly re-viewed copy of ``sample`` (which must have a crop); see the module docstring."""
+    if sample.crop_rgb is None:
+        raise InputError("augment needs a sample with a crop (crop_rgb), got a pose-only sample")
+    size = sample.crop_rgb.shape[0]
+    roll = np.deg2rad(rng.uniform(-config.max_roll_deg, config.max_roll_deg))
+    zoom = rng.uniform(*config.zoom)
+    shift = rng.uniform(-config.max_shift, config.max_shift, 2) * size
+    warp = similarity_about_centre(size, roll, zoom, shift)
+    crop = cv2.warpAffine(sample.crop_rgb, warp, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT_101)
+    crop = _jitter_colour(crop, rng, config)
+
+    joints = sample.joints_cam_mm
+    keypoints = sample.keypoints_crop_px
+    visible = sample.visible
+    if sample.present and keypoints is not None:
+        mirrored = sample.crop.mirrored if sample.crop is not None else sample.is_left
+        turn = rotation_about_axis(crop_centre_ray(sample), -roll if mirrored else roll)
+        joints = (np.asarray(joints, np.float64) @ turn.T).astype(np.float32)
+        keypoints = (keypoints @ warp[:, :2].T + warp[:, 2]).astype(np.float32)
+        inside = np.all((keypoints >= -0.5) & (keypoints <= size - 0.5), axis=1)
+        visible = sample.visibility & inside
+    return dataclasses.replace(sample, crop_rgb=crop, joints_cam_mm=joints, keypoints_crop_px=keypoints,
+                               visible=visible, keypoints_px=None, intrinsics=None, crop=None)
+
+
+def _jitter_colour(rgb: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
+    """Per-channel gain, contrast about the mean, brightness and noise on (S, S, 3) uint8 RGB."""
+    img = rgb.astype(np.float32)
+    gain = 1.0 + rng.uniform(-config.max_gain, config.max_gain, 3).astype(np.float32)
+    contrast = np.float32(1.0 + rng.uniform(-config.max_contrast, config.max_contrast))
+    mean = img.mean()
+    img = (img * gain - mean) * contrast + mean + np.float32(rng.uniform(-config.max_brightness, config.max_brightness))
+    noise_std = rng.uniform(0.0, config.max_noise)
+    if noise_std > 0:
+        img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(noise_std)
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
