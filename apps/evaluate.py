@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from handpose.data.sources import open_dataset
+from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model
 from handpose.train.evaluate import evaluate, write_report
 
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--count", type=int, default=0, help="evaluate only the first COUNT samples (0 = all)")
     p.add_argument("--visible-only", action="store_true", help="count visible joints only (RHD protocol)")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--rolls", type=float, nargs="+", default=list(DEFAULT_ROLL_ANGLES_DEG),
+                   help="test-time turns of each crop in degrees, answers turned back and averaged "
+                        f"(default {' '.join(map(str, DEFAULT_ROLL_ANGLES_DEG))}, as the pipeline; 0 = plain crops)")
     p.add_argument("--threads", type=int, default=0)
     a = p.parse_args(argv)
     if a.threads:
@@ -33,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     data = open_dataset(a.data, a.split, model.config.input_size)
     if a.count:
         data = [data[i] for i in range(min(a.count, len(data)))]
-    report = evaluate(model, data, a.data, visible_only=a.visible_only)
+    report = evaluate(model, data, a.data, visible_only=a.visible_only, ensemble=RollEnsemble(tuple(a.rolls)))
     json_path, png_path = write_report(report, a.out)
     print(report.summary())
     print(f"wrote {json_path} and {png_path}")

@@ -23,6 +23,7 @@ from pathlib import Path
 from handpose.capture.video_file import VIDEO_SUFFIXES
 from handpose.errors import HandposeError, InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.video_job import VideoJobOptions, process_many
 
 SAMPLE_CLIP = Path(__file__).resolve().parent / "assets" / "sample_clip.mp4"
@@ -47,6 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--num-hands", type=int, default=2)
     parser.add_argument("--hand-size-mm", type=float, default=None, help="middle-finger MCP->PIP length of the hand")
     parser.add_argument("--mirrored", action="store_true", help="the video is selfie-mirrored")
+    parser.add_argument("--rolls", type=float, nargs="+", default=list(DEFAULT_ROLL_ANGLES_DEG),
+                        help="test-time turns of each hand's crop in degrees "
+                             f"(default {' '.join(map(str, DEFAULT_ROLL_ANGLES_DEG))}; 0 = one plain crop)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
@@ -74,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = {} if args.hand_size_mm is None else {"hand_size_mm": args.hand_size_mm}
         config = PipelineConfig(backend=args.backend, checkpoint=args.checkpoint, calibration=args.calibration,
                                 num_hands=args.num_hands, smoothing=args.smooth == "live",
-                                mirrored_input=args.mirrored, **extra)  # fmt: skip
+                                mirrored_input=args.mirrored, roll_angles_deg=tuple(args.rolls), **extra)  # fmt: skip
         options = VideoJobOptions(
             smoothing="offline" if args.smooth == "offline" else "none", coco=args.coco, annotate=not args.no_video,
             resume=args.resume, checkpoint_every=args.checkpoint_every, max_frames=args.max_frames,

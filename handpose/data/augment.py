@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from handpose.data.rig import axis_angle_matrices
 from handpose.data.sample import HandSample
+from handpose.detect.crop import similarity_about_centre
 from handpose.errors import InputError
 
 
@@ -58,34 +60,12 @@ class AugmentConfig:
             raise InputError(f"non-negative bounds and 0 < zoom[0] <= zoom[1] expected, got {self}")
 
 
-def rotation_about_axis(axis: np.ndarray, angle_rad: float) -> np.ndarray:
-    """(3, 3) rotation by ``angle_rad`` about the 3-vector ``axis`` (right-hand rule, Rodrigues)."""
-    k = np.asarray(axis, np.float64)
-    k = k / np.linalg.norm(k)
-    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + np.sin(angle_rad) * cross + (1.0 - np.cos(angle_rad)) * (cross @ cross)
-
-
 def crop_centre_ray(sample: HandSample) -> np.ndarray:
     """Unit direction (3,) in the camera frame of the ray through the centre of the sample's crop;
     the optical axis (0, 0, 1) when the sample has no intrinsics or crop transform."""
-    if sample.intrinsics is None or sample.crop is None or sample.crop_rgb is None:
+    if sample.intrinsics is None or sample.crop is None:
         return np.array([0.0, 0.0, 1.0])
-    size = sample.crop_rgb.shape[0]
-    matrix = np.asarray(sample.crop.matrix, np.float64)
-    centre_crop = np.full(2, (size - 1) / 2.0)
-    centre_frame = np.linalg.solve(matrix[:, :2], centre_crop - matrix[:, 2])
-    ray = np.linalg.solve(np.asarray(sample.intrinsics, np.float64), np.append(centre_frame, 1.0))
-    return ray / np.linalg.norm(ray)
-
-
-def similarity_about_centre(size: int, roll_rad: float, zoom: float, shift_px: np.ndarray) -> np.ndarray:
-    """(2, 3) crop px -> crop px: rotate by ``roll_rad`` (clockwise on screen, y down) and scale by
-    ``zoom`` about the crop centre, then shift by ``shift_px`` (2,)."""
-    c, s = np.cos(roll_rad), np.sin(roll_rad)
-    linear = zoom * np.array([[c, -s], [s, c]])
-    centre = np.full(2, (size - 1) / 2.0)
-    return np.hstack([linear, (centre + np.asarray(shift_px, np.float64) - linear @ centre)[:, None]])
+    return sample.crop.centre_ray(sample.intrinsics)
 
 
 def augment(sample: HandSample, rng: np.random.Generator, config: AugmentConfig = AugmentConfig()) -> HandSample:
@@ -106,7 +86,7 @@ def augment(sample: HandSample, rng: np.random.Generator, config: AugmentConfig 
     visible = sample.visible
     if sample.present and keypoints is not None:
         mirrored = sample.crop.mirrored if sample.crop is not None else sample.is_left
-        turn = rotation_about_axis(crop_centre_ray(sample), -roll if mirrored else roll)
+        turn = axis_angle_matrices(crop_centre_ray(sample) * (-roll if mirrored else roll))
         joints = (np.asarray(joints, np.float64) @ turn.T).astype(np.float32)
         keypoints = (keypoints @ warp[:, :2].T + warp[:, 2]).astype(np.float32)
         inside = np.all((keypoints >= -0.5) & (keypoints <= size - 0.5), axis=1)

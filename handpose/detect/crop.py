@@ -54,6 +54,19 @@ class CropTransform:
         """Map crop points (..., 2) in px back to frame px."""
         return _apply(self.inverse, points_px)
 
+    def rolled(self, roll_rad: float) -> CropTransform:
+        """The same crop turned by ``roll_rad`` about its centre (clockwise on screen, y down)."""
+        roll = np.vstack([similarity_about_centre(self.size, roll_rad), [0.0, 0.0, 1.0]])
+        return CropTransform(matrix=(roll @ np.vstack([self.matrix, [0.0, 0.0, 1.0]]))[:2], size=self.size,
+                             mirrored=self.mirrored)
+
+    def centre_ray(self, intrinsics: np.ndarray) -> np.ndarray:
+        """Unit direction (3,) in the camera frame of the ray through the crop's centre, for the
+        (3, 3) camera matrix ``intrinsics`` of the frame."""
+        centre_frame = self.to_frame(np.full(2, (self.size - 1) / 2.0))
+        ray = np.linalg.solve(np.asarray(intrinsics, np.float64), np.append(centre_frame, 1.0))
+        return ray / np.linalg.norm(ray)
+
     def warp(self, frame_rgb: np.ndarray) -> np.ndarray:
         """Cut the crop (size, size, 3) uint8 RGB out of a frame (H, W, 3) uint8 RGB.
 
@@ -69,6 +82,16 @@ def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     if points.shape[-1] != 2:
         raise InputError(f"points of shape (..., 2) expected, got {points.shape}")
     return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def similarity_about_centre(size: int, roll_rad: float, zoom: float = 1.0,
+                            shift_px: np.ndarray | tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """(2, 3) crop px -> crop px: turn by ``roll_rad`` (clockwise on screen, y down) and scale by
+    ``zoom`` about the centre of a ``size`` crop, then shift by ``shift_px`` (2,)."""
+    c, s = np.cos(roll_rad), np.sin(roll_rad)
+    linear = zoom * np.array([[c, -s], [s, c]])
+    centre = np.full(2, (size - 1) / 2.0)
+    return np.hstack([linear, (centre + np.asarray(shift_px, np.float64) - linear @ centre)[:, None]])
 
 
 def square_box(keypoints_px: np.ndarray, margin: float = DEFAULT_MARGIN) -> tuple[np.ndarray, float]:

@@ -4,8 +4,10 @@ Stages per frame (timed in :class:`handpose.types.StageTimings`):
 
 1. detect - :class:`handpose.detect.tracker.HandTracker`: MediaPipe on the first frame, after a loss
    and every ``redetect_every`` frames; otherwise boxes from the previous predictions;
-2. crop - square crop around each hand (left-looking hands mirrored) into a preallocated batch;
-3. model - one backend call for all hands (ONNX Runtime, torch or TensorRT);
+2. crop - square crop around each hand (left-looking hands mirrored) into a preallocated batch,
+   once per angle of the roll ensemble (:mod:`handpose.infer.roll_ensemble`);
+3. model - one backend call for all crops (ONNX Runtime, torch or TensorRT); the ensemble's
+   answers turned back and averaged per hand;
 4. lift - 2D keypoints back to frame px; camera-space joints in mm from the normalised pose, the
    hand size and the intrinsics (translation from the 2D keypoints, or from the depth image);
 5. smooth - One Euro filters per tracked hand on the 2D keypoints, the normalised pose and the
@@ -39,6 +41,7 @@ from handpose.detect.tracker import HandTracker, TrackedHand, TrackerConfig
 from handpose.errors import InputError
 from handpose.filters import MILLIMETRE_DEFAULTS, NORMALISED_DEFAULTS, PIXEL_DEFAULTS, OneEuroFilter
 from handpose.infer.backend import BACKEND_NAMES, Backend, BackendName, create_backend
+from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble, model_frame_ray
 from handpose.lift import DEFAULT_HAND_SIZE_MM, solve_translation, translation_from_depth
 from handpose.types import Frame, HandPose, StageTimings
 
@@ -69,6 +72,8 @@ class PipelineConfig:
         detector_model: MediaPipe ``hand_landmarker.task``.
         use_depth: take the hand's depth from ``Frame.depth_mm`` when a frame has one.
         threads: CPU threads of the backend (0 = its default).
+        roll_angles_deg: the turns each hand's crop is seen at (test-time roll ensemble);
+            ``(0.0,)`` = one plain crop per hand.
     """
 
     backend: BackendName = "onnxruntime"
@@ -84,6 +89,7 @@ class PipelineConfig:
     detector_model: Path = field(default=DEFAULT_MODEL_PATH)
     use_depth: bool = True
     threads: int = 0
+    roll_angles_deg: tuple[float, ...] = DEFAULT_ROLL_ANGLES_DEG
 
     def __post_init__(self) -> None:
         if self.backend not in BACKEND_NAMES:
@@ -95,6 +101,7 @@ class PipelineConfig:
         if self.detector_mode not in ("video", "image"):
             raise InputError(f"detector_mode must be 'video' or 'image', got {self.detector_mode!r}")
         TrackerConfig(self.redetect_every, self.presence_threshold)  # validates both
+        RollEnsemble(self.roll_angles_deg)  # validates the angles
 
 
 @dataclass(frozen=True)
@@ -128,15 +135,16 @@ class HandPosePipeline:
         self.config = config
         model = load_pipeline_model(config.checkpoint)
         self.input_size = model.config.input_size
-        self.backend: Backend = create_backend(config.backend, model, max_batch=config.num_hands,
-                                               threads=config.threads)
+        self.ensemble = RollEnsemble(tuple(config.roll_angles_deg))
+        self.backend: Backend = create_backend(config.backend, model,
+                                               max_batch=config.num_hands * self.ensemble.count, threads=config.threads)
         self.detector = HandDetector(config.detector_model, num_hands=config.num_hands, mode=config.detector_mode,
                                      mirrored_input=config.mirrored_input)
         redetect_every = 1 if config.detector_mode == "image" else config.redetect_every
         self.tracker = HandTracker(self.detector, TrackerConfig(redetect_every, config.presence_threshold))
         self._calibration = CameraIntrinsics.load(config.calibration) if config.calibration is not None else None
         self._camera: CameraIntrinsics | None = None
-        s, n = self.input_size, config.num_hands
+        s, n = self.input_size, config.num_hands * self.ensemble.count
         self._crops = np.zeros((n, s, s, 3), np.uint8)
         self._batch = np.zeros((n, 3, s, s), np.float32)
         self._smoothing = config.smoothing and config.detector_mode == "video"
@@ -163,7 +171,10 @@ class HandPosePipeline:
         t2 = time.perf_counter()
         found: list[_Prediction] = []
         if hands:
-            outputs = self.backend.run(self._batch[: len(hands)])
+            outputs = self.backend.run(self._batch[: len(hands) * self.ensemble.count])
+            if not self.ensemble.plain:
+                rays = np.stack([model_frame_ray(t, camera.K) for t in transforms])
+                outputs = self.ensemble.combine(outputs, rays, self.input_size)
             for i, (hand, transform) in enumerate(zip(hands, transforms)):
                 keypoints_px = transform.to_frame(outputs.keypoints_crop_px[i])
                 found.append(_Prediction(hand, float(outputs.presence[i]), keypoints_px,
@@ -182,13 +193,16 @@ class HandPosePipeline:
         self.last_timings = timings
         return [replace(pose, timings=timings) for pose in poses]
 
-    def _crop_into_batch(self, rgb: np.ndarray, slot: int, hand: TrackedHand) -> CropTransform:
-        """Warp the hand's square crop into the preallocated batch slot ``slot``; returns its transform."""
+    def _crop_into_batch(self, rgb: np.ndarray, index: int, hand: TrackedHand) -> CropTransform:
+        """Warp hand ``index``'s square crop, once per ensemble angle, into its preallocated batch
+        slots; returns the plain crop's transform."""
         transform = crop_from_keypoints(hand.box.keypoints_px, self.input_size,
                                         mirrored=appears_left(hand.box.handedness, self.config.mirrored_input))
-        cv2.warpAffine(rgb, transform.matrix, (self.input_size, self.input_size), dst=self._crops[slot],
-                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        np.multiply(self._crops[slot].transpose(2, 0, 1), np.float32(1.0 / 255.0), out=self._batch[slot])
+        for a, t in enumerate(self.ensemble.transforms(transform)):
+            slot = index * self.ensemble.count + a
+            cv2.warpAffine(rgb, t.matrix, (self.input_size, self.input_size), dst=self._crops[slot],
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            np.multiply(self._crops[slot].transpose(2, 0, 1), np.float32(1.0 / 255.0), out=self._batch[slot])
         return transform
 
     def _keep(self, prediction: _Prediction, frame_size: tuple[int, int], now: float) -> bool:

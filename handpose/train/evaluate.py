@@ -19,10 +19,11 @@ import torch
 
 from handpose import skeleton
 from handpose.atomic import atomic_path, write_text_atomic
-from handpose.data.batch import collate
+from handpose.data.batch import collate, images_to_tensor
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
-from handpose.model.hand_model import HandModel
+from handpose.infer.roll_ensemble import RollEnsemble, model_frame_ray
+from handpose.model.hand_model import HandModel, ModelOutput
 from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics
 
 
@@ -37,6 +38,7 @@ class EvalReport:
         keypoints_2d_px: mean 2D error in crop px (visible joints).
         presence_accuracy: accuracy of presence > 0.5 over all samples (negatives included).
         count: hand samples evaluated; negatives: crops without a hand.
+        roll_angles_deg: the test-time turns of each crop (``(0.0,)``: the plain crop only).
     """
 
     dataset: str
@@ -46,6 +48,7 @@ class EvalReport:
     presence_accuracy: float
     count: int
     negatives: int
+    roll_angles_deg: tuple[float, ...] = (0.0,)
 
     def to_json(self) -> dict[str, object]:
         def clean(m: PoseMetrics) -> dict[str, object]:
@@ -65,16 +68,18 @@ class EvalReport:
                         f"{m.auc_20_50_published:>10.3f}{m.auc_20_50_exact:>9.3f}{m.pa_mpjpe_mm:>9.2f}")
         rows.append(f"{self.dataset}: {self.count} hands, {self.negatives} negatives; 2D error "
                     f"{self.keypoints_2d_px:.2f} px; presence accuracy {self.presence_accuracy:.3f}"
+                    f"; crops turned by {list(self.roll_angles_deg)} deg"
                     " (mm; AUC20-50* = published slice from 21.05 mm)")
         return "\n".join(rows)
 
 
 @torch.no_grad()
 def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_size: int = 64,
-             visible_only: bool = False) -> EvalReport:
+             visible_only: bool = False, ensemble: RollEnsemble = RollEnsemble()) -> EvalReport:
     """Score ``model`` on every sample of ``dataset`` (each must have a crop).
 
-    ``visible_only``: count visible joints only in EPE/PCK (RHD's protocol).
+    ``visible_only``: count visible joints only in EPE/PCK (RHD's protocol). ``ensemble``: the
+    crops' test-time turns (:mod:`handpose.infer.roll_ensemble`; default: the pipeline's).
     """
     if len(dataset) == 0:
         raise InputError(f"dataset {name!r} is empty")
@@ -87,7 +92,7 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
         batch = collate(samples)
         if batch.images is None:
             raise InputError(f"dataset {name!r} has samples without crops; evaluation needs images")
-        out = model.infer(batch.images)
+        out = _infer(model, samples, batch.images, ensemble)
         present = batch.present.numpy()
         pres_correct += int(((out.presence.numpy() > 0.5) == present).sum())
         negatives += int((~present).sum())
@@ -116,6 +121,23 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
         presence_accuracy=pres_correct / len(dataset),
         count=len(gts),
         negatives=negatives,
+        roll_angles_deg=ensemble.angles_deg,
+    )
+
+
+def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor, ensemble: RollEnsemble) -> ModelOutput:
+    """``model.infer`` on the samples' crops, through the roll ensemble when it has more than one angle."""
+    if ensemble.plain:
+        return model.infer(images)
+    crops = np.stack([s.crop_rgb for s in samples])  # type: ignore[misc]
+    out = model.infer(images_to_tensor(ensemble.turn_crops(crops)))
+    rays = np.stack([model_frame_ray(s.crop, s.intrinsics) for s in samples])
+    size = crops.shape[1]
+    return ModelOutput(
+        pose_norm=torch.from_numpy(ensemble.unturn_poses(out.pose_norm.numpy(), rays)).float(),
+        keypoints_crop_px=torch.from_numpy(ensemble.unturn_keypoints(out.keypoints_crop_px.numpy(), size)).float(),
+        presence=out.presence.reshape(len(samples), ensemble.count).mean(dim=1),
+        pose_norm_image_vae=torch.from_numpy(ensemble.unturn_poses(out.pose_norm_image_vae.numpy(), rays)).float(),
     )
 
 
