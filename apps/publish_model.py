@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "evaluation": {
             "data": a.eval_data, "hands": report.count, "negatives": report.negatives,
+            "roll_angles_deg": list(report.roll_angles_deg),
             "aligned": numbers(report.aligned), "image_vae_decoder": numbers(report.image_vae),
             "keypoints_2d_px": round(report.keypoints_2d_px, 2), "presence_accuracy": round(report.presence_accuracy, 4),
         },

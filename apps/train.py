@@ -62,7 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--augment", action="store_true",
-                   help="re-view each image sample when drawn: roll, zoom, shift, colour, noise (handpose.data.augment)")
+                   help="re-view each image sample when drawn: roll, zoom, shift, colour, noise "
+                        "(handpose.data.augment)")
     return p.parse_args(argv)
 
 

@@ -125,7 +125,8 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
     )
 
 
-def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor, ensemble: RollEnsemble) -> ModelOutput:
+def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor,
+           ensemble: RollEnsemble) -> ModelOutput:
     """``model.infer`` on the samples' crops, through the roll ensemble when it has more than one angle."""
     if ensemble.plain:
         return model.infer(images)
