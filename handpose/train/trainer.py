@@ -8,8 +8,9 @@ Schedules (DESIGN.md §1):
 Reproducibility and resume: the batch of global step k is drawn from ``default_rng([seed, k])``
 (its augmentation, when on, from ``default_rng([seed, k, rank])``) and the torch generator is
 reseeded from ``(seed, k)`` before step k, so a run that is interrupted and resumed from a
-checkpoint makes exactly the same updates as one that is not. Checkpoints (``train_state.pt``: model, optimiser, step) are written atomically every
-``checkpoint_every`` steps, at each stage end and on Ctrl-C/SIGTERM.
+checkpoint makes exactly the same updates as one that is not. Checkpoints (``train_state.pt``:
+model, optimiser, step) are written atomically every ``checkpoint_every`` steps, at each stage
+end and on Ctrl-C/SIGTERM.
 
 Multi-process: under ``torchrun`` (``WORLD_SIZE`` > 1) each process takes every world-th sample
 of each batch, gradients are averaged by DistributedDataParallel (gloo on the CPU), and rank 0
