@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from handpose.data.photometric import jitter_colour
 from handpose.data.rig import axis_angle_matrices
 from handpose.data.sample import HandSample
 from handpose.detect.crop import similarity_about_centre
@@ -79,7 +80,11 @@ def augment(sample: HandSample, rng: np.random.Generator, config: AugmentConfig 
     warp = similarity_about_centre(size, roll, zoom, shift)
     crop = cv2.warpAffine(sample.crop_rgb, warp, (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REFLECT_101)
-    crop = _jitter_colour(crop, rng, config)
+    gains = 1.0 + rng.uniform(-config.max_gain, config.max_gain, 3)
+    contrast = 1.0 + rng.uniform(-config.max_contrast, config.max_contrast)
+    offset = rng.uniform(-config.max_brightness, config.max_brightness)
+    noise = rng.standard_normal(crop.shape, dtype=np.float32) * np.float32(rng.uniform(0.0, config.max_noise))
+    crop = jitter_colour(crop, gains, contrast, offset=offset, noise=noise)
 
     joints = sample.joints_cam_mm
     keypoints = sample.keypoints_crop_px
@@ -93,16 +98,3 @@ def augment(sample: HandSample, rng: np.random.Generator, config: AugmentConfig 
         visible = sample.visibility & inside
     return dataclasses.replace(sample, crop_rgb=crop, joints_cam_mm=joints, keypoints_crop_px=keypoints,
                                visible=visible, keypoints_px=None, intrinsics=None, crop=None)
-
-
-def _jitter_colour(rgb: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
-    """Per-channel gain, contrast about the mean, brightness and noise on (S, S, 3) uint8 RGB."""
-    img = rgb.astype(np.float32)
-    gain = 1.0 + rng.uniform(-config.max_gain, config.max_gain, 3).astype(np.float32)
-    contrast = np.float32(1.0 + rng.uniform(-config.max_contrast, config.max_contrast))
-    mean = img.mean()
-    img = (img * gain - mean) * contrast + mean + np.float32(rng.uniform(-config.max_brightness, config.max_brightness))
-    noise_std = rng.uniform(0.0, config.max_noise)
-    if noise_std > 0:
-        img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(noise_std)
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)

@@ -24,6 +24,7 @@ import numpy as np
 
 from handpose.data.backgrounds import BackgroundBank
 from handpose.data.occluders import random_occluder
+from handpose.data.photometric import jitter_colour
 from handpose.data.sample import HandSample
 from handpose.data.scene import (
     PosedHand,
@@ -208,14 +209,10 @@ def degrade(crop_rgb: np.ndarray, rng: np.random.Generator, cfg: SyntheticConfig
         image = cv2.filter2D(image, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE)
     if rng.random() < cfg.defocus_prob:
         image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
-    x = image.astype(np.float32)
     gains = rng.uniform(0.85, 1.15, 3) * rng.uniform(0.7, 1.3)
-    mean = x.mean()
-    x = (x - mean) * rng.uniform(0.75, 1.25) + mean  # contrast
-    grey = x.mean(axis=2, keepdims=True)
-    x = grey + (x - grey) * rng.uniform(0.6, 1.3)  # saturation
-    x = x * gains + rng.normal(scale=rng.uniform(*cfg.noise_sigma), size=x.shape)
-    image = np.clip(x, 0, 255).astype(np.uint8)
+    contrast, saturation = rng.uniform(0.75, 1.25), rng.uniform(0.6, 1.3)
+    noise = rng.normal(scale=rng.uniform(*cfg.noise_sigma), size=image.shape)
+    image = jitter_colour(image, gains, contrast, saturation, noise=noise)
     if rng.random() < cfg.jpeg_prob:
         _, buf = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 95))])
         decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
