@@ -77,7 +77,8 @@ def main() -> None:
                 gaps_3d.append(np.linalg.norm(pose - out.pose_norm[0], axis=1).mean() * DEFAULT_HAND_SIZE_MM)
                 gaps_2d.append(np.linalg.norm(kp - out.keypoints_crop_px[0], axis=1).mean())
         rows[str(checkpoint)] = {
-            "hands": len(hands), "gap_3d_mm_median": float(np.median(gaps_3d)), "gap_3d_mm_mean": float(np.mean(gaps_3d)),
+            "hands": len(hands),
+            "gap_3d_mm_median": float(np.median(gaps_3d)), "gap_3d_mm_mean": float(np.mean(gaps_3d)),
             "gap_2d_px_median": float(np.median(gaps_2d)), "gap_2d_px_mean": float(np.mean(gaps_2d)),
         }
     print(f"{'checkpoint':<40}{'hands':>6}{'3D gap median':>15}{'mean':>8}{'2D gap median':>15}{'mean':>8}")
