@@ -20,6 +20,7 @@ from handpose.atomic import write_text_atomic
 from handpose.capture.image_folder import read_rgb
 from handpose.errors import HandposeError, InputError
 from handpose.infer.benchmark import format_table, run_benchmark
+from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.viz.latency_plot import save_latency_plot
 
 DEFAULT_PHOTO = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
@@ -35,6 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 2, 4, 8], help="model-alone batch sizes")
     parser.add_argument("--model-iterations", type=int, default=200)
     parser.add_argument("--threads", type=int, default=0, help="backend CPU threads (0 = default)")
+    parser.add_argument("--rolls", type=float, nargs="+", default=list(DEFAULT_ROLL_ANGLES_DEG),
+                        help="the pipeline's test-time turns of each crop in degrees "
+                             f"(default {' '.join(map(str, DEFAULT_ROLL_ANGLES_DEG))}; 0 = one plain crop)")
     parser.add_argument("--json", type=Path, default=Path("outputs/benchmark.json"))
     parser.add_argument("--plot", type=Path, default=Path("outputs/latency.png"))
     return parser.parse_args(argv)
@@ -48,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"a readable photo of one hand expected at {args.photo}")
         result = run_benchmark(photo, checkpoint=args.checkpoint, backends=tuple(args.backends),
                                batches=tuple(args.batches), frames=args.frames,
-                               model_iterations=args.model_iterations, threads=args.threads)  # fmt: skip
+                               model_iterations=args.model_iterations, threads=args.threads,
+                               roll_angles_deg=tuple(args.rolls))  # fmt: skip
     except HandposeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

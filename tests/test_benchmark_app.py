@@ -41,14 +41,15 @@ def test_benchmark_command_writes_table_json_and_plot(tmp_path, capsys):
     out_json, out_png = tmp_path / "bench.json", tmp_path / "latency.png"
     code = benchmark.main(["--checkpoint", str(checkpoint), "--frames", "16", "--backends", "onnxruntime",
                            "--batches", "1", "2", "--model-iterations", "5", "--json", str(out_json),
-                           "--plot", str(out_png)])  # fmt: skip
+                           "--plot", str(out_png), "--rolls", "0", "-20", "20"])  # fmt: skip
     assert code == 0
     table = capsys.readouterr().out
     assert "MediaPipe HandLandmarker video" in table and "model alone onnxruntime, batch 2" in table
+    assert "crops turned by [0.0, -20.0, 20.0] deg" in table
     doc = json.loads(out_json.read_text())
     (run,) = doc["pipelines"]
     assert run["backend"] == "onnxruntime" and run["frames"] == 16 and run["mediapipe_video"]["count"] == 16
-    assert [m["batch"] for m in doc["models"]] == [1, 2]
+    assert [m["batch"] for m in doc["models"]] == [1, 2] and doc["roll_angles_deg"] == [0.0, -20.0, 20.0]
     image = cv2.imread(str(out_png))
     assert image.shape == (450, 1100, 3) and image.std() > 10
     assert benchmark.main(["--photo", str(tmp_path / "none.jpg")]) == 2

@@ -34,6 +34,7 @@ from handpose.detect.detector import DEFAULT_MODEL_PATH, HandDetector
 from handpose.errors import HandposeError
 from handpose.infer.backend import BackendName, create_backend
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig, load_pipeline_model
+from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.model import HandModel, build_model
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, save_model
 from handpose.types import Frame
@@ -92,6 +93,7 @@ class BenchmarkResult:
     pipelines: tuple[PipelineLatency, ...]
     models: tuple[ModelLatency, ...]
     unavailable: tuple[str, ...] = field(default_factory=tuple)
+    roll_angles_deg: tuple[float, ...] = (0.0,)
 
     def pipeline_ratio(self, backend: str = "onnxruntime") -> float:
         """Steady-state pipeline p50 / p50 of MediaPipe's video mode run alongside it."""
@@ -188,10 +190,12 @@ def run_benchmark(
     threads: int = 1,
     presence_threshold: float = 0.5,
     detector_model: Path = DEFAULT_MODEL_PATH,
+    roll_angles_deg: tuple[float, ...] = DEFAULT_ROLL_ANGLES_DEG,
 ) -> BenchmarkResult:
     """Measure everything in the module docstring on ``photo_rgb`` (one hand, (H, W, 3) uint8 RGB).
 
     Backends that cannot run here (e.g. TensorRT without a GPU) are listed in ``unavailable``.
+    ``roll_angles_deg``: the pipeline's roll ensemble (:mod:`handpose.infer.roll_ensemble`).
     ``threads`` = 1 by default: on a shared 2-core machine torch's OpenMP pool with 2 threads stalls for
     up to a second whenever another process holds a core (measured: p95 291 ms vs 6.9 ms with 1 thread).
     """
@@ -214,9 +218,11 @@ def run_benchmark(
                 unavailable.append(f"{name}: {exc}")
                 continue
             config = PipelineConfig(backend=name, checkpoint=checkpoint, num_hands=1, threads=threads,
-                                    presence_threshold=presence_threshold, detector_model=detector_model)
+                                    presence_threshold=presence_threshold, detector_model=detector_model,
+                                    roll_angles_deg=roll_angles_deg)
             pipelines.append(_time_pipeline(config, video, warmup))
-    return BenchmarkResult(FRAME_SIZE, frames, trained, tuple(pipelines), tuple(models), tuple(unavailable))
+    return BenchmarkResult(FRAME_SIZE, frames, trained, tuple(pipelines), tuple(models), tuple(unavailable),
+                           tuple(roll_angles_deg))
 
 
 def format_table(result: BenchmarkResult) -> str:
@@ -226,7 +232,9 @@ def format_table(result: BenchmarkResult) -> str:
         return f"{p.p50:7.2f} {p.p95:7.2f} {p.p99:7.2f}"
 
     model_note = "trained model" if result.trained_model else "UNTRAINED model (presence threshold 0)"
-    lines = [f"frames: {result.frames} at {result.frame_size[0]}x{result.frame_size[1]}, one hand, {model_note}",
+    crops = "one crop" if result.roll_angles_deg == (0.0,) else f"crops turned by {list(result.roll_angles_deg)} deg"
+    lines = [f"frames: {result.frames} at {result.frame_size[0]}x{result.frame_size[1]}, one hand ({crops}), "
+             f"{model_note}",
              "", f"{'what (ms)':<44}{'p50':>8}{'p95':>8}{'p99':>8}"]
     for run in result.pipelines:
         lines.append(f"{'MediaPipe HandLandmarker video (alongside)':<44}{cell(run.mediapipe_video)}")
