@@ -96,3 +96,33 @@ def test_bad_config_and_ids(detector, photo):
     tracker = HandTracker(detector)
     with pytest.raises(InputError, match="unknown track id"):
         tracker.update(99, np.zeros((21, 2)), 1.0, (640, 480), 0.0)
+
+
+@pytest.mark.parametrize("retry_frames, calls", [(5, 4), (1, 2)])
+def test_a_lost_hand_is_looked_for_on_the_next_frames(photo, retry_frames, calls):
+    """Two hands; one is lost and MediaPipe misses it on the next two frames (blacked out), then
+    sees it again. With retries the detector keeps looking and gets it back; with a single retry
+    it stops after one miss and the hand stays lost until the next periodic detection."""
+    both = load_rgb("hamer_examples/test5.jpg")
+    size = (both.shape[1], both.shape[0])
+    with HandDetector(mode="video", num_hands=2) as detector:
+        tracker = HandTracker(detector, TrackerConfig(redetect_every=100, lost_retry_frames=retry_frames))
+        first = tracker.hands(both, 0.0)
+        assert len(first) == 2
+        lost = first[0]
+        hidden = both.copy()
+        lo = np.floor(lost.box.keypoints_px.min(axis=0) - 20).astype(int).clip(0)
+        hi = np.ceil(lost.box.keypoints_px.max(axis=0) + 20).astype(int)
+        hidden[lo[1]:hi[1], lo[0]:hi[0]] = 0
+        for hand in first:
+            tracker.update(hand.track_id, hand.box.keypoints_px, 0.2 if hand is lost else 0.9, size, 0.0)
+        counts = []
+        for k, rgb in enumerate([hidden, hidden, both, both], start=1):
+            hands = tracker.hands(rgb, k / FPS)
+            counts.append(len(hands))
+            for hand in hands:
+                tracker.update(hand.track_id, hand.box.keypoints_px, 0.9, size, k / FPS)
+        assert detector.calls == calls
+        assert counts == ([1, 1, 2, 2] if retry_frames > 1 else [1, 1, 1, 1])
+    with pytest.raises(InputError, match="lost_retry_frames"):
+        TrackerConfig(lost_retry_frames=0)

@@ -4,7 +4,9 @@ MediaPipe (:class:`handpose.detect.detector.HandDetector`) runs only when it mus
 
 * there is no tracked hand (start, or every hand was lost);
 * a hand was lost on the previous frame: the model's presence fell below ``presence_threshold``,
-  or its predicted keypoints left the frame or shrank below ``min_box_px``;
+  or its predicted keypoints left the frame or shrank below ``min_box_px``; and on the following
+  frames, up to ``lost_retry_frames`` in all, until MediaPipe finds as many hands as were tracked
+  before the loss (one missed detection does not drop a hand for ``redetect_every`` frames);
 * every ``redetect_every`` frames, to pick up hands that entered the view.
 
 On the other (steady-state) frames each tracked hand's box is placed from the keypoints the model
@@ -38,17 +40,22 @@ class TrackerConfig:
         redetect_every: run the detector at least every this many frames (1 = every frame).
         presence_threshold: a tracked hand whose model presence falls below this is lost.
         min_box_px: a tracked hand whose keypoint box side (px, margin included) is smaller is lost.
+        lost_retry_frames: after a loss the detector runs on up to this many consecutive frames
+            until it finds the hands tracked before the loss (1 = only the frame after it).
     """
 
     redetect_every: int = 30
     presence_threshold: float = 0.5
     min_box_px: float = 24.0
+    lost_retry_frames: int = 5
 
     def __post_init__(self) -> None:
         if self.redetect_every < 1:
             raise InputError(f"redetect_every >= 1 expected, got {self.redetect_every}")
         if not 0.0 <= self.presence_threshold <= 1.0:
             raise InputError(f"presence_threshold in [0, 1] expected, got {self.presence_threshold}")
+        if self.lost_retry_frames < 1:
+            raise InputError(f"lost_retry_frames >= 1 expected, got {self.lost_retry_frames}")
 
 
 @dataclass(frozen=True)
@@ -79,22 +86,26 @@ class HandTracker:
         self.config = config
         self._tracks: list[_Track] = []
         self._since_detection = 0
-        self._lost = False
+        self._retries = 0  # detector runs still owed to a loss
+        self._wanted = 0  # hands tracked before the loss
         self._next_id = 0
 
     def reset(self) -> None:
         """Forget all tracks: the next frame runs the detector."""
         self._tracks = []
-        self._lost = False
+        self._retries = self._wanted = 0
 
     def hands(self, rgb: np.ndarray, timestamp_s: float) -> list[TrackedHand]:
         """The hands to crop in this (H, W, 3) uint8 RGB frame (detector run if needed)."""
         self._since_detection += 1
         source: Literal["detector", "tracker"]
-        if not self._tracks or self._lost or self._since_detection >= self.config.redetect_every:
-            self._adopt(self.detector.detect(rgb, timestamp_s), timestamp_s)
+        if not self._tracks or self._retries > 0 or self._since_detection >= self.config.redetect_every:
+            boxes = self.detector.detect(rgb, timestamp_s)
+            self._adopt(boxes, timestamp_s)
             self._since_detection = 0
-            self._lost = False
+            self._retries = 0 if len(boxes) >= self._wanted else self._retries - 1
+            if self._retries <= 0:
+                self._retries = self._wanted = 0
             source = "detector"
         else:
             source = "tracker"
@@ -119,8 +130,9 @@ class HandTracker:
         width, height = frame_size
         inside = 0.0 <= centre[0] < width and 0.0 <= centre[1] < height
         if presence < self.config.presence_threshold or side < self.config.min_box_px or not inside:
+            self._wanted = max(self._wanted, len(self._tracks))
             self._tracks.remove(track)
-            self._lost = True
+            self._retries = self.config.lost_retry_frames
             return False
         track.keypoints_px = track.crop_filter(keypoints_px, timestamp_s)
         track.score = float(presence)
