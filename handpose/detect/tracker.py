@@ -103,9 +103,10 @@ class HandTracker:
             boxes = self.detector.detect(rgb, timestamp_s)
             self._adopt(boxes, timestamp_s)
             self._since_detection = 0
-            self._retries = 0 if len(boxes) >= self._wanted else self._retries - 1
-            if self._retries <= 0:
-                self._retries = self._wanted = 0
+            if len(boxes) >= self._wanted or self._retries <= 1:
+                self._retries = self._wanted = 0  # found them, or the retries are spent
+            else:
+                self._retries -= 1
             source = "detector"
         else:
             source = "tracker"

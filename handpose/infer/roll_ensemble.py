@@ -68,6 +68,8 @@ class RollEnsemble:
 
     def transforms(self, base: CropTransform) -> list[CropTransform]:
         """The crop transforms of one hand, one per angle, from its plain crop ``base``."""
+        if self.plain:
+            return [base]  # the per-frame default: no composition
         return [base.rolled(np.deg2rad(a)) for a in self.angles_deg]
 
     def turn_crops(self, crops_rgb: np.ndarray) -> np.ndarray:

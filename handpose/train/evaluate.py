@@ -22,6 +22,7 @@ from handpose.atomic import atomic_path, write_text_atomic
 from handpose.data.batch import collate, images_to_tensor
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
+from handpose.infer.backend import ModelOutputs
 from handpose.infer.roll_ensemble import RollEnsemble, model_frame_ray
 from handpose.model.hand_model import HandModel, ModelOutput
 from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics
@@ -127,17 +128,18 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
 
 def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor,
            ensemble: RollEnsemble) -> ModelOutput:
-    """``model.infer`` on the samples' crops, through the roll ensemble when it has more than one angle."""
+    """``model.infer`` on the samples' crops, through the roll ensemble unless it is plain."""
     if ensemble.plain:
         return model.infer(images)
     crops = np.stack([s.crop_rgb for s in samples])  # type: ignore[misc]
     out = model.infer(images_to_tensor(ensemble.turn_crops(crops)))
     rays = np.stack([model_frame_ray(s.crop, s.intrinsics) for s in samples])
-    size = crops.shape[1]
+    turned = ModelOutputs(out.pose_norm.numpy(), out.keypoints_crop_px.numpy(), out.presence.numpy())
+    combined = ensemble.combine(turned, rays, crops.shape[1])
     return ModelOutput(
-        pose_norm=torch.from_numpy(ensemble.unturn_poses(out.pose_norm.numpy(), rays)).float(),
-        keypoints_crop_px=torch.from_numpy(ensemble.unturn_keypoints(out.keypoints_crop_px.numpy(), size)).float(),
-        presence=out.presence.reshape(len(samples), ensemble.count).mean(dim=1),
+        pose_norm=torch.from_numpy(combined.pose_norm),
+        keypoints_crop_px=torch.from_numpy(combined.keypoints_crop_px),
+        presence=torch.from_numpy(combined.presence),
         pose_norm_image_vae=torch.from_numpy(ensemble.unturn_poses(out.pose_norm_image_vae.numpy(), rays)).float(),
     )
 
