@@ -1,6 +1,6 @@
 """How steady a model is on real photos, which have no labels: each hand's answer for its plain
-crop against its answers for the crop turned by +-ANGLE degrees, turned back
-(:mod:`handpose.infer.roll_ensemble`). A model that has learnt hands rather than renders gives
+crop against its answers for the crop turned by +-ANGLE degrees, brought back to the camera
+frame through each crop's view rotation (:mod:`handpose.view_frame`). A model that has learnt hands rather than renders gives
 the same hand each time. Gaps are mean joint distances: 3D in mm at the default hand size
 (normalised pose x DEFAULT_HAND_SIZE_MM), 2D in crop px. Prints a table, writes JSON.
 ``--data`` measures the same on a dataset's stored crops instead (e.g. renders, for comparison).
@@ -24,15 +24,17 @@ from handpose.data.sources import open_dataset
 from handpose.detect.crop import crop_from_keypoints
 from handpose.detect.detector import HandDetector
 from handpose.infer.backend import create_backend
-from handpose.infer.roll_ensemble import RollEnsemble, model_frame_ray
+from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.lift import DEFAULT_HAND_SIZE_MM
 from handpose.model.checkpoint import load_model
+from handpose.view_frame import from_view, view_rotation
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
 
 
 def _photo_hands(folder: Path, ensemble: RollEnsemble) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(turned crops (A, 128, 128, 3), model-frame ray (3,)) of the first hand MediaPipe finds in each photo."""
+    """(turned crops (A, 128, 128, 3), their view rotations (A, 3, 3)) of the first hand MediaPipe
+    finds in each photo."""
     hands = []
     with HandDetector(mode="image") as detector:
         for path in sorted(folder.rglob("*.jpg")) + sorted(folder.rglob("*.png")):
@@ -41,8 +43,9 @@ def _photo_hands(folder: Path, ensemble: RollEnsemble) -> list[tuple[np.ndarray,
             if found:
                 camera = CameraIntrinsics.default_for(rgb.shape[1], rgb.shape[0])
                 base = crop_from_keypoints(found[0].keypoints_px, 128, mirrored=found[0].handedness == "left")
-                hands.append((np.stack([t.warp(rgb) for t in ensemble.transforms(base)]),
-                              model_frame_ray(base, camera.K)))
+                turned = ensemble.transforms(base)
+                hands.append((np.stack([t.warp(rgb) for t in turned]),
+                              np.stack([view_rotation(t, camera.K) for t in turned])))
     return hands
 
 
@@ -50,7 +53,8 @@ def _dataset_hands(spec: str, count: int, ensemble: RollEnsemble) -> list[tuple[
     """The same for the first ``count`` hands of a dataset, from their stored crops."""
     data = open_dataset(spec, "test", 128)
     samples = [s for s in (data[i] for i in range(min(len(data), 2 * count))) if s.present][:count]
-    return [(ensemble.turn_crops(s.crop_rgb[None]), model_frame_ray(s.crop, s.intrinsics)) for s in samples]
+    return [(ensemble.turn_crops(s.crop_rgb[None]), ensemble.view_rotations(s.crop, s.intrinsics, 128))
+            for s in samples]
 
 
 def main() -> None:
@@ -68,13 +72,12 @@ def main() -> None:
     for checkpoint in a.checkpoints:
         backend = create_backend("torch", load_model(checkpoint), max_batch=3)
         gaps_3d, gaps_2d = [], []
-        for crops, ray in hands:
+        for crops, rotations in hands:
             out = backend.run(np.ascontiguousarray(crops.transpose(0, 3, 1, 2), np.float32) / np.float32(255))
+            poses = from_view(out.pose_norm, rotations)
             for k, angle in ((1, a.angle), (2, -a.angle)):
-                turned = RollEnsemble((angle,))
-                pose = turned.unturn_poses(out.pose_norm[k : k + 1], ray[None])[0]
-                kp = turned.unturn_keypoints(out.keypoints_crop_px[k : k + 1], 128)[0]
-                gaps_3d.append(np.linalg.norm(pose - out.pose_norm[0], axis=1).mean() * DEFAULT_HAND_SIZE_MM)
+                kp = RollEnsemble((angle,)).unturn_keypoints(out.keypoints_crop_px[k : k + 1], 128)[0]
+                gaps_3d.append(np.linalg.norm(poses[k] - poses[0], axis=1).mean() * DEFAULT_HAND_SIZE_MM)
                 gaps_2d.append(np.linalg.norm(kp - out.keypoints_crop_px[0], axis=1).mean())
         rows[str(checkpoint)] = {
             "hands": len(hands),

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from handpose.data.sample import HandSample
+from handpose.detect.crop import crop_from_keypoints
+
+#: the camera of a 640x480 frame the toy samples are cut from
+TOY_INTRINSICS = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])
 
 # A flat right hand, palm towards the camera, fingers up (-y), in mm, wrist at the origin.
 _FINGER_BASES = {1: (-25.0, -20.0), 5: (-22.0, -85.0), 9: (0.0, -90.0), 13: (20.0, -85.0), 17: (38.0, -75.0)}
@@ -47,13 +51,16 @@ def random_poses(n: int, seed: int = 0) -> np.ndarray:
 
 
 def toy_samples(n: int, size: int = 128, seed: int = 0) -> list[HandSample]:
-    """n samples whose crops are distinct random colour patterns, paired with distinct poses."""
+    """n samples whose crops are distinct random colour patterns, paired with distinct poses, each
+    cut from a random place of a 640x480 frame (``TOY_INTRINSICS``; left hands mirrored)."""
     rng = np.random.default_rng(seed)
     poses = random_poses(n, seed)
     samples = []
     for i in range(n):
         crop = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
         kp = rng.uniform(10, size - 10, (21, 2)).astype(np.float32)
+        corner = rng.uniform([0.0, 0.0], [520.0, 360.0])
+        cut = crop_from_keypoints(np.stack([corner, corner + 120.0]), size, mirrored=bool(i % 2))
         samples.append(HandSample(joints_cam_mm=poses[i].astype(np.float32), is_left=bool(i % 2), crop_rgb=crop,
-                                  keypoints_crop_px=kp))
+                                  keypoints_crop_px=kp, intrinsics=TOY_INTRINSICS, crop=cut))
     return samples

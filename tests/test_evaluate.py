@@ -13,9 +13,11 @@ from apps import evaluate as evaluate_app
 from handpose import skeleton
 from handpose.data.batch import images_to_tensor
 from handpose.data.shards import write_shard
+from handpose.detect.crop import crop_from_keypoints
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_default_model
 from handpose.train.evaluate import evaluate
+from handpose.view_frame import from_view, view_rotation
 from tests.hand_fixtures import toy_samples
 
 
@@ -26,15 +28,21 @@ def model():
 
 @pytest.fixture(scope="module")
 def answered(model):
-    """Crops labelled with the model's own aligned-path answer (left and right hands, 38-46 mm
-    bones, 0.4-0.6 m away), and one negative crop."""
+    """Crops cut 1-33 degrees off the optical axis of a 640x480 frame, labelled with the model's own
+    aligned-path answer taken from each crop's view frame to the camera frame (left and right hands,
+    38-46 mm bones, 0.4-0.6 m away), and one negative crop."""
     samples = toy_samples(12, seed=3)
     with torch.no_grad():
         pose = model.infer(images_to_tensor(np.stack([s.crop_rgb for s in samples]))).pose_norm.numpy()
+    k = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])
     labelled = []
     for i, s in enumerate(samples):
-        joints = skeleton.denormalize(pose[i], 38.0 + 0.7 * i, np.array([10.0 * i, -5.0, 400.0 + 20 * i]), s.is_left)
-        labelled.append(replace(s, joints_cam_mm=joints.astype(np.float32)))
+        corner = np.array([20.0 + 45.0 * i, 400.0 - 30.0 * i])
+        crop = crop_from_keypoints(np.stack([corner, corner + 60.0]), 128, mirrored=s.is_left)
+        camera_frame = from_view(pose[i], view_rotation(crop, k))
+        joints = skeleton.denormalize(camera_frame, 38.0 + 0.7 * i, np.array([10.0 * i, -5.0, 400.0 + 20 * i]),
+                                      s.is_left)
+        labelled.append(replace(s, joints_cam_mm=joints.astype(np.float32), crop=crop, intrinsics=k))
     labelled.append(replace(samples[0], present=False, keypoints_crop_px=None))
     return labelled
 
@@ -48,6 +56,9 @@ def test_the_models_own_answers_score_perfectly(model, answered):
     # mirrored labels (a left hand read as a right one) are not the model's answer
     flipped = [replace(s, is_left=not s.is_left) for s in answered[:4]]
     assert evaluate(model, flipped, "flipped", ensemble=RollEnsemble((0.0,))).aligned.epe_mean_mm > 5.0
+    # the answers are in the crops' view frames: read as camera-frame poses they are off
+    unplaced = [replace(s, intrinsics=None) for s in answered]
+    assert evaluate(model, unplaced, "camera frame", ensemble=RollEnsemble((0.0,))).aligned.epe_mean_mm > 3.0
 
 
 def test_roll_ensemble_in_evaluation(model, answered):

@@ -4,17 +4,16 @@ A fixed set of renders is seen many times in training, and the model learns the 
 the hands. Each time a sample is drawn, :func:`augment` gives it a different look:
 
 * **geometry**: the crop is rolled by an angle, zoomed and shifted about its centre (one 2x3
-  similarity warp, borders reflected). The 2D joints take the same warp. The 3D joints turn
-  about the camera ray through the crop centre, so the rolled crop looks like a crop from a
-  camera rolled about that ray. For a mirrored crop (a left hand) the roll in the frame runs the
-  other way. Zoom and shift leave the 3D joints alone; they move the crop the way the
-  detector's box jitter does.
+  similarity warp, borders reflected). The 2D joints take the same warp, and the crop transform
+  becomes the warp after the original one: the new crop is another cut of the same frame. The 3D
+  joints stay where they are in the camera frame; what the model learns, the pose in the crop's
+  view frame (:mod:`handpose.view_frame`), turns with the crop, and a shift moves the crop-centre
+  ray that frame looks along, as the detector's box jitter does.
 * **colour**: a gain per channel, contrast about the mean, a brightness offset and Gaussian
   noise, on 8-bit RGB.
 
-The result is a training sample: crop, 2D and 3D joints and visibility, with a joint that
-leaves the crop marked not visible. Its frame geometry (frame keypoints, intrinsics, crop
-transform) is dropped, because no frame shows the rolled view.
+The result is a training sample: crop, 2D joints, visibility (a joint that leaves the crop is
+marked not visible) and crop transform change; 3D joints, frame keypoints and intrinsics stay.
 """
 
 from __future__ import annotations
@@ -26,9 +25,8 @@ import cv2
 import numpy as np
 
 from handpose.data.photometric import jitter_colour
-from handpose.data.rig import axis_angle_matrices
 from handpose.data.sample import HandSample
-from handpose.detect.crop import similarity_about_centre
+from handpose.detect.crop import CropTransform, similarity_about_centre
 from handpose.errors import InputError
 
 
@@ -61,18 +59,13 @@ class AugmentConfig:
             raise InputError(f"non-negative bounds and 0 < zoom[0] <= zoom[1] expected, got {self}")
 
 
-def crop_centre_ray(sample: HandSample) -> np.ndarray:
-    """Unit direction (3,) in the camera frame of the ray through the centre of the sample's crop;
-    the optical axis (0, 0, 1) when the sample has no intrinsics or crop transform."""
-    if sample.intrinsics is None or sample.crop is None:
-        return np.array([0.0, 0.0, 1.0])
-    return sample.crop.centre_ray(sample.intrinsics)
-
-
 def augment(sample: HandSample, rng: np.random.Generator, config: AugmentConfig = AugmentConfig()) -> HandSample:
     """A randomly re-viewed copy of ``sample`` (which must have a crop); see the module docstring."""
     if sample.crop_rgb is None:
         raise InputError("augment needs a sample with a crop (crop_rgb), got a pose-only sample")
+    if sample.present and (sample.crop is None or sample.intrinsics is None):
+        raise InputError("augment needs a hand sample's crop transform and intrinsics (the pose it teaches lies in "
+                         f"the crop's view frame), got crop={sample.crop}, intrinsics={sample.intrinsics}")
     size = sample.crop_rgb.shape[0]
     roll = np.deg2rad(rng.uniform(-config.max_roll_deg, config.max_roll_deg))
     zoom = rng.uniform(*config.zoom)
@@ -86,15 +79,12 @@ def augment(sample: HandSample, rng: np.random.Generator, config: AugmentConfig 
     noise = rng.standard_normal(crop.shape, dtype=np.float32) * np.float32(rng.uniform(0.0, config.max_noise))
     crop = jitter_colour(crop, gains, contrast, offset=offset, noise=noise)
 
-    joints = sample.joints_cam_mm
     keypoints = sample.keypoints_crop_px
     visible = sample.visible
     if sample.present and keypoints is not None:
-        mirrored = sample.crop.mirrored if sample.crop is not None else sample.is_left
-        turn = axis_angle_matrices(crop_centre_ray(sample) * (-roll if mirrored else roll))
-        joints = (np.asarray(joints, np.float64) @ turn.T).astype(np.float32)
         keypoints = (keypoints @ warp[:, :2].T + warp[:, 2]).astype(np.float32)
         inside = np.all((keypoints >= -0.5) & (keypoints <= size - 0.5), axis=1)
         visible = sample.visibility & inside
-    return dataclasses.replace(sample, crop_rgb=crop, joints_cam_mm=joints, keypoints_crop_px=keypoints,
-                               visible=visible, keypoints_px=None, intrinsics=None, crop=None)
+    moved = None if sample.crop is None else CropTransform(
+        matrix=warp @ np.vstack([sample.crop.matrix, [0.0, 0.0, 1.0]]), size=size, mirrored=sample.crop.mirrored)
+    return dataclasses.replace(sample, crop_rgb=crop, keypoints_crop_px=keypoints, visible=visible, crop=moved)

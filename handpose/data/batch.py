@@ -18,7 +18,8 @@ class HandBatch:
     """N samples as tensors.
 
     Attributes:
-        pose_norm: (N, 21, 3) float32 normalised poses (zeros for negative samples).
+        pose_norm: (N, 21, 3) float32 normalised poses in each crop's view frame (zeros for negative
+            samples).
         present: (N,) bool, False for crops without a hand.
         images: (N, 3, S, S) float32 RGB in [0, 1], or None for pose-only data.
         keypoints_crop_px: (N, 21, 2) float32 2D joints in crop px, or None.
@@ -55,7 +56,7 @@ def collate(samples: Sequence[HandSample]) -> HandBatch:
     poses = np.zeros((len(samples), NUM_JOINTS, 3), np.float32)
     for i, s in enumerate(samples):
         if s.present:
-            poses[i] = s.joints_norm
+            poses[i] = s.joints_view_norm
     with_images = all(s.crop_rgb is not None for s in samples)
     images = kp = vis = None
     if with_images:

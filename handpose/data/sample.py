@@ -15,6 +15,7 @@ import numpy as np
 from handpose import skeleton
 from handpose.detect.crop import CropTransform
 from handpose.errors import InputError
+from handpose.view_frame import to_view, view_rotation
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class HandSample:
     def joints_norm(self) -> np.ndarray:
         """(21, 3) float32 normalised pose in the right-hand frame (``skeleton.normalize``)."""
         return skeleton.normalize(self.joints_cam_mm, self.is_left)[0]
+
+    @property
+    def joints_view_norm(self) -> np.ndarray:
+        """(21, 3) float32 normalised pose in the crop's view frame (``handpose.view_frame``): what
+        the model is trained to predict."""
+        return to_view(self.joints_norm, view_rotation(self.crop, self.intrinsics)).astype(np.float32)
 
     @property
     def visibility(self) -> np.ndarray:

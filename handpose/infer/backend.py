@@ -28,7 +28,8 @@ class ModelOutputs:
     """The model's predictions for N crops, host float32 arrays.
 
     Attributes:
-        pose_norm: (N, 21, 3) normalised 3D pose (right-hand frame, unit = middle MCP->PIP bone).
+        pose_norm: (N, 21, 3) normalised 3D pose (right-hand frame, unit = middle MCP->PIP bone), in
+            each crop's view frame (``handpose.view_frame``) as the model gives it.
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) hand-presence probability in [0, 1].
     """

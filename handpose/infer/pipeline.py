@@ -41,9 +41,10 @@ from handpose.detect.tracker import HandTracker, TrackedHand, TrackerConfig
 from handpose.errors import InputError
 from handpose.filters import MILLIMETRE_DEFAULTS, NORMALISED_DEFAULTS, PIXEL_DEFAULTS, OneEuroFilter
 from handpose.infer.backend import BACKEND_NAMES, Backend, BackendName, create_backend
-from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble, model_frame_ray
+from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble
 from handpose.lift import DEFAULT_HAND_SIZE_MM, solve_translation, translation_from_depth
 from handpose.types import Frame, HandPose, StageTimings
+from handpose.view_frame import view_rotation
 
 if TYPE_CHECKING:
     from handpose.model.hand_model import HandModel
@@ -172,9 +173,9 @@ class HandPosePipeline:
         found: list[_Prediction] = []
         if hands:
             outputs = self.backend.run(self._batch[: len(hands) * self.ensemble.count])
-            if not self.ensemble.plain:
-                rays = np.stack([model_frame_ray(t, camera.K) for t in transforms])
-                outputs = self.ensemble.combine(outputs, rays, self.input_size)
+            rotations = np.stack([view_rotation(t, camera.K) for base in transforms
+                                  for t in self.ensemble.transforms(base)])
+            outputs = self.ensemble.combine(outputs, rotations, self.input_size)
             for i, (hand, transform) in enumerate(zip(hands, transforms)):
                 keypoints_px = transform.to_frame(outputs.keypoints_crop_px[i])
                 found.append(_Prediction(hand, float(outputs.presence[i]), keypoints_px,

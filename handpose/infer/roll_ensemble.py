@@ -1,13 +1,10 @@
 """Test-time roll ensemble: each hand is seen in crops turned by a few angles about the crop's
-centre; the answers are turned back and averaged.
+centre; the answers are brought back to one frame and averaged.
 
-A crop turned by an angle on screen shows the hand as a camera rolled about the ray through the
-crop's centre would (the geometry training augmentation uses, :mod:`handpose.data.augment`). In
-the model's frame (right-hand frame: x mirrored for left hands, whose crops are mirrored) the pose
-predicted for a crop turned by ``a`` is the hand's pose turned by ``a`` about that ray, with the
-ray's x mirrored too for mirrored crops. Turning each answer back by ``-a`` and averaging gives
-one pose per hand; the 2D joints go back through the inverse of each turn and are averaged in
-the unturned crop; presence is averaged.
+The model predicts each crop's pose in that crop's view frame (:mod:`handpose.view_frame`), which
+turns with the crop; each answer goes back to the normalised camera frame through the view
+rotation of the crop it came from, and the answers are averaged there. The 2D joints go back
+through the inverse of each turn and are averaged in the unturned crop; presence is averaged.
 
 Batches are hand-major: row ``n * A + a`` holds hand ``n`` at angle ``a`` of ``A``.
 """
@@ -19,26 +16,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from handpose.data.rig import axis_angle_matrices
 from handpose.detect.crop import CropTransform, similarity_about_centre
 from handpose.errors import InputError
 from handpose.infer.backend import ModelOutputs
+from handpose.view_frame import from_view, view_rotation
 
 
 #: the pipeline's and the evaluation's default turns (degrees)
 DEFAULT_ROLL_ANGLES_DEG: tuple[float, ...] = (0.0,)
-
-
-def model_frame_ray(transform: CropTransform | None, intrinsics: np.ndarray | None) -> np.ndarray:
-    """Unit ray (3,) through the centre of the crop ``transform``, in the model's frame (x
-    mirrored for a mirrored crop); ``intrinsics`` (3, 3) is the frame's camera matrix. Without
-    either, the optical axis (0, 0, 1)."""
-    if transform is None or intrinsics is None:
-        return np.array([0.0, 0.0, 1.0])
-    ray = transform.centre_ray(intrinsics)
-    if transform.mirrored:
-        ray[0] = -ray[0]
-    return ray
 
 
 @dataclass(frozen=True)
@@ -85,14 +70,21 @@ class RollEnsemble:
                                         borderMode=cv2.BORDER_REFLECT_101)
                          for crop in crops_rgb for w in warps])
 
-    def unturn_poses(self, poses: np.ndarray, rays: np.ndarray) -> np.ndarray:
-        """Poses (N * A, 21, 3) of the turned crops, model-frame rays (N, 3) of the hands ->
-        their averaged pose (N, 21, 3) in the unturned view."""
-        n = len(rays)
-        poses = np.asarray(poses, np.float64).reshape(n, self.count, -1, 3)
-        angles = -np.deg2rad(np.asarray(self.angles_deg))
-        back = axis_angle_matrices(np.asarray(rays, np.float64)[:, None, :] * angles[None, :, None])  # (N, A, 3, 3)
-        return np.einsum("naij,nakj->naki", back, poses).mean(axis=1)
+    def view_rotations(self, base: CropTransform | None, intrinsics: np.ndarray | None, size: int) -> np.ndarray:
+        """(A, 3, 3) view rotations (:func:`~handpose.view_frame.view_rotation`) of one hand's turned
+        crops, from its plain crop ``base`` of a frame with camera matrix ``intrinsics``; a crop of
+        side ``size`` without that geometry counts as centred on the optical axis."""
+        if base is None or intrinsics is None:
+            half = (size - 1) / 2.0
+            base = CropTransform(matrix=np.eye(2, 3), size=size, mirrored=False)
+            intrinsics = np.array([[size, 0.0, half], [0.0, size, half], [0.0, 0.0, 1.0]])
+        return np.stack([view_rotation(t, intrinsics) for t in self.transforms(base)])
+
+    def unturn_poses(self, poses: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+        """View-frame poses (N * A, 21, 3) of the turned crops and those crops' view rotations
+        (N * A, 3, 3) -> the hands' averaged poses (N, 21, 3) in the normalised camera frame."""
+        camera = from_view(poses, rotations)
+        return camera.reshape(-1, self.count, *camera.shape[1:]).mean(axis=1)
 
     def unturn_keypoints(self, keypoints_crop_px: np.ndarray, size: int) -> np.ndarray:
         """2D joints (N * A, 21, 2) in the turned crops -> (N, 21, 2) averaged in the unturned crop."""
@@ -102,14 +94,19 @@ class RollEnsemble:
         back = np.einsum("aij,nakj->naki", inverse[:, :, :2], kp) + inverse[None, :, None, :, 2]
         return back.mean(axis=1)
 
-    def combine(self, outputs: ModelOutputs, rays: np.ndarray, size: int) -> ModelOutputs:
-        """A backend's outputs for N * A turned crops -> one :class:`ModelOutputs` for the N hands."""
-        n = len(rays)
-        if len(outputs.presence) != n * self.count:
-            raise InputError(f"{n} hands x {self.count} angles = {n * self.count} outputs expected, "
-                             f"got {len(outputs.presence)}")
+    def combine(self, outputs: ModelOutputs, rotations: np.ndarray, size: int) -> ModelOutputs:
+        """A backend's outputs for N * A turned crops (poses in each crop's view frame) and those
+        crops' view rotations (N * A, 3, 3) -> one :class:`ModelOutputs` for the N hands, poses in
+        the normalised camera frame."""
+        if self.plain:  # the per-frame default: only the change of frame
+            return ModelOutputs(from_view(outputs.pose_norm, rotations).astype(np.float32), outputs.keypoints_crop_px,
+                                outputs.presence)
+        n = len(rotations) // self.count
+        if len(rotations) % self.count or len(outputs.presence) != len(rotations):
+            raise InputError(f"one view rotation per output, for hands x {self.count} angles, expected; got "
+                             f"{len(rotations)} rotations and {len(outputs.presence)} outputs")
         return ModelOutputs(
-            pose_norm=self.unturn_poses(outputs.pose_norm, rays).astype(np.float32),
+            pose_norm=self.unturn_poses(outputs.pose_norm, rotations).astype(np.float32),
             keypoints_crop_px=self.unturn_keypoints(outputs.keypoints_crop_px, size).astype(np.float32),
             presence=np.asarray(outputs.presence, np.float64).reshape(n, self.count).mean(axis=1).astype(np.float32),
         )

@@ -24,10 +24,11 @@ class ModelOutput:
     """Predictions for a batch of N crops.
 
     Attributes:
-        pose_norm: (N, 21, 3) normalised pose through the aligned path (right-hand frame).
+        pose_norm: (N, 21, 3) normalised pose through the aligned path (right-hand frame), in the
+            crop's view frame (``handpose.view_frame``).
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) probability that a hand is in the crop.
-        pose_norm_image_vae: (N, 21, 3) the image VAE's own decoder output (baseline).
+        pose_norm_image_vae: (N, 21, 3) the image VAE's own decoder output (baseline), same frame.
     """
 
     pose_norm: torch.Tensor

@@ -23,7 +23,7 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 from handpose.infer.backend import ModelOutputs
-from handpose.infer.roll_ensemble import RollEnsemble, model_frame_ray
+from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.hand_model import HandModel, ModelOutput
 from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics
 
@@ -128,21 +128,21 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
 
 def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor,
            ensemble: RollEnsemble) -> ModelOutput:
-    """``model.infer`` on the samples' crops, through the roll ensemble unless it is plain."""
-    if ensemble.plain:
-        return model.infer(images)
-    crops = np.stack([s.crop_rgb for s in samples])  # type: ignore[misc]
-    out = model.infer(images_to_tensor(ensemble.turn_crops(crops)))
-    rays = np.stack([model_frame_ray(s.crop, s.intrinsics) for s in samples])
-    turned = ModelOutputs(out.pose_norm.numpy(), out.keypoints_crop_px.numpy(), out.presence.numpy())
-    combined = ensemble.combine(turned, rays, crops.shape[1])
+    """``model.infer`` on the samples' crops, through the roll ensemble unless it is plain, with
+    the poses brought from the crops' view frames to the normalised camera frame."""
+    size = images.shape[-1]
+    if not ensemble.plain:
+        images = images_to_tensor(ensemble.turn_crops(np.stack([s.crop_rgb for s in samples])))  # type: ignore[misc]
+    out = model.infer(images)
+    rotations = np.concatenate([ensemble.view_rotations(s.crop, s.intrinsics, size) for s in samples])
+    combined = ensemble.combine(ModelOutputs(out.pose_norm.numpy(), out.keypoints_crop_px.numpy(),
+                                             out.presence.numpy()), rotations, size)
     return ModelOutput(
         pose_norm=torch.from_numpy(combined.pose_norm),
-        keypoints_crop_px=torch.from_numpy(combined.keypoints_crop_px),
-        presence=torch.from_numpy(combined.presence),
-        pose_norm_image_vae=torch.from_numpy(ensemble.unturn_poses(out.pose_norm_image_vae.numpy(), rays)).float(),
+        keypoints_crop_px=torch.as_tensor(combined.keypoints_crop_px),
+        presence=torch.as_tensor(combined.presence),
+        pose_norm_image_vae=torch.from_numpy(ensemble.unturn_poses(out.pose_norm_image_vae.numpy(), rotations)),
     )
-
 
 def write_report(report: EvalReport, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``report.json`` and ``pck.png`` (both paths' PCK curves) atomically into ``out_dir``."""
