@@ -1,8 +1,9 @@
 """How steady a model is on real photos, which have no labels: each hand's answer for its plain
 crop against its answers for the crop turned by +-ANGLE degrees, brought back to the camera
-frame through each crop's view rotation (:mod:`handpose.view_frame`). A model that has learnt hands rather than renders gives
-the same hand each time. Gaps are mean joint distances: 3D in mm at the default hand size
-(normalised pose x DEFAULT_HAND_SIZE_MM), 2D in crop px. Prints a table, writes JSON.
+frame through each crop's view rotation (:mod:`handpose.view_frame`). A model that has learnt
+hands rather than renders gives the same hand each time. Gaps are mean joint distances: 3D in
+mm at the default hand size (normalised pose x DEFAULT_HAND_SIZE_MM), 2D in crop px. Prints a
+table, writes JSON.
 ``--data`` measures the same on a dataset's stored crops instead (e.g. renders, for comparison).
 
     python scripts/real_photo_consistency.py --checkpoints models/handpose_default.pt runs/aug/model.pt

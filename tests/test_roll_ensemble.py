@@ -131,7 +131,8 @@ def test_the_trained_model_turned_back_agrees_with_its_plain_answer():
             turned = RollEnsemble((angle,))
             out = _run(backend, [base.warp(photo), turned.transforms(base)[0].warp(photo)])
             plain = view_rotation(base, camera.K)
-            gap = lambda pose, w: np.linalg.norm(from_view(pose, w) - from_view(out.pose_norm[0], plain), axis=1).mean()  # noqa: E731
+            reference = from_view(out.pose_norm[0], plain)
+            gap = lambda pose, w: np.linalg.norm(from_view(pose, w) - reference, axis=1).mean()  # noqa: E731
             back.append(gap(out.pose_norm[1], turned.view_rotations(base, camera.K, SIZE)[0]))
             wrong.append(gap(out.pose_norm[1], RollEnsemble((-angle,)).view_rotations(base, camera.K, SIZE)[0]))
             raw.append(gap(out.pose_norm[1], plain))
