@@ -6,8 +6,9 @@ Stages per frame (timed in :class:`handpose.types.StageTimings`):
    and every ``redetect_every`` frames; otherwise boxes from the previous predictions;
 2. crop - square crop around each hand (left-looking hands mirrored) into a preallocated batch,
    once per angle of the roll ensemble (:mod:`handpose.infer.roll_ensemble`);
-3. model - one backend call for all crops (ONNX Runtime, torch or TensorRT); the ensemble's
-   answers turned back and averaged per hand;
+3. model - one backend call for all crops (ONNX Runtime, torch or TensorRT); each answer taken
+   from its crop's view frame (:mod:`handpose.view_frame`) into the camera frame, the ensemble's
+   averaged per hand;
 4. lift - 2D keypoints back to frame px; camera-space joints in mm from the normalised pose, the
    hand size and the intrinsics (translation from the 2D keypoints, or from the depth image);
 5. smooth - One Euro filters per tracked hand on the 2D keypoints, the normalised pose and the
@@ -148,6 +149,7 @@ class HandPosePipeline:
         s, n = self.input_size, config.num_hands * self.ensemble.count
         self._crops = np.zeros((n, s, s, 3), np.uint8)
         self._batch = np.zeros((n, 3, s, s), np.float32)
+        self._rotations = np.zeros((n, 3, 3))  # each slot's view rotation
         self._smoothing = config.smoothing and config.detector_mode == "video"
         self._filters: dict[int, _HandFilters] = {}
         self._last_time = -np.inf
@@ -168,14 +170,13 @@ class HandPosePipeline:
         t0 = time.perf_counter()
         hands = self.tracker.hands(rgb, now)[: self.config.num_hands]
         t1 = time.perf_counter()
-        transforms = [self._crop_into_batch(rgb, i, hand) for i, hand in enumerate(hands)]
+        transforms = [self._crop_into_batch(rgb, i, hand, camera.K) for i, hand in enumerate(hands)]
         t2 = time.perf_counter()
         found: list[_Prediction] = []
         if hands:
-            outputs = self.backend.run(self._batch[: len(hands) * self.ensemble.count])
-            rotations = np.stack([view_rotation(t, camera.K) for base in transforms
-                                  for t in self.ensemble.transforms(base)])
-            outputs = self.ensemble.combine(outputs, rotations, self.input_size)
+            slots = len(hands) * self.ensemble.count
+            outputs = self.ensemble.combine(self.backend.run(self._batch[:slots]), self._rotations[:slots],
+                                            self.input_size)
             for i, (hand, transform) in enumerate(zip(hands, transforms)):
                 keypoints_px = transform.to_frame(outputs.keypoints_crop_px[i])
                 found.append(_Prediction(hand, float(outputs.presence[i]), keypoints_px,
@@ -194,9 +195,10 @@ class HandPosePipeline:
         self.last_timings = timings
         return [replace(pose, timings=timings) for pose in poses]
 
-    def _crop_into_batch(self, rgb: np.ndarray, index: int, hand: TrackedHand) -> CropTransform:
+    def _crop_into_batch(self, rgb: np.ndarray, index: int, hand: TrackedHand, intrinsics: np.ndarray) -> CropTransform:
         """Warp hand ``index``'s square crop, once per ensemble angle, into its preallocated batch
-        slots; returns the plain crop's transform."""
+        slots, with each crop's view rotation for the frame's camera matrix ``intrinsics`` (3, 3);
+        returns the plain crop's transform."""
         transform = crop_from_keypoints(hand.box.keypoints_px, self.input_size,
                                         mirrored=appears_left(hand.box.handedness, self.config.mirrored_input))
         for a, t in enumerate(self.ensemble.transforms(transform)):
@@ -204,6 +206,7 @@ class HandPosePipeline:
             cv2.warpAffine(rgb, t.matrix, (self.input_size, self.input_size), dst=self._crops[slot],
                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             np.multiply(self._crops[slot].transpose(2, 0, 1), np.float32(1.0 / 255.0), out=self._batch[slot])
+            self._rotations[slot] = view_rotation(t, intrinsics)
         return transform
 
     def _keep(self, prediction: _Prediction, frame_size: tuple[int, int], now: float) -> bool:
