@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--beta", type=float, default=LossWeights.beta)
     t.add_argument("--align-kl", type=float, default=LossWeights.align_kl)
+    t.add_argument("--recon", choices=["squared", "euclidean"], default=LossWeights.recon,
+                   help="pose reconstruction loss: sum of squared errors, or sum of joint distances (as EPE)")
     t.add_argument("--eval-every", type=int, default=1000)
     t.add_argument("--checkpoint-every", type=int, default=250)
     t.add_argument("--workers", type=int, default=0, help="DataLoader processes")
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(schedule=a.schedule, pose_steps=a.pose_steps, image_steps=a.image_steps,
                       finetune_steps=a.finetune_steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
                       eval_every=a.eval_every, checkpoint_every=a.checkpoint_every, num_workers=a.workers,
-                      losses=LossWeights(beta=a.beta, align_kl=a.align_kl),
+                      losses=LossWeights(beta=a.beta, align_kl=a.align_kl, recon=a.recon),
                       augment=AugmentConfig() if a.augment else None)
     torch.manual_seed(a.seed)
     data = open_dataset(a.data, "train", a.input_size)

@@ -10,7 +10,7 @@ from handpose.errors import CheckpointError, InputError
 from handpose.model import build_model
 from handpose.model.checkpoint import load_model, save_model
 from handpose.model.gaussian import DiagonalGaussian
-from handpose.model.losses import LossWeights, compute_losses
+from handpose.model.losses import LossWeights, compute_losses, recon_error
 from tests.hand_fixtures import toy_samples
 
 torch.set_num_threads(1)
@@ -87,6 +87,20 @@ def test_kl_identical_is_zero_and_known_pair_matches_closed_form():
 def test_beta_warmup():
     w = LossWeights(beta=0.01, beta_warmup_steps=100)
     assert w.beta_at(0) == 0 and w.beta_at(50) == pytest.approx(0.005) and w.beta_at(1000) == 0.01
+
+
+def test_recon_error_known_answers():
+    target = torch.zeros(2, 21, 3)
+    pred = target.clone()
+    pred[0, 3] = torch.tensor([3.0, 4.0, 0.0])  # one joint 5 away
+    pred[1] = torch.tensor([0.0, 0.0, 2.0])  # every joint 2 away
+    assert recon_error(pred, target, "squared").tolist() == pytest.approx([25.0, 84.0])
+    assert recon_error(pred, target, "euclidean").tolist() == pytest.approx([5.0, 42.0], abs=3e-3)  # 1e-4 floor per joint
+    exact = pred.clone().requires_grad_(True)
+    recon_error(exact, exact.detach(), "euclidean").sum().backward()
+    assert torch.isfinite(exact.grad).all()  # zero error gives a finite (zero) gradient
+    with pytest.raises(InputError, match="recon must be"):
+        LossWeights(recon="l1")  # type: ignore[arg-type]
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -1,7 +1,9 @@
 """Training losses (DESIGN.md §1) for the three stages of the schedule.
 
-Reconstruction terms are squared errors summed over the 63 pose numbers, KL terms are summed
-over latent dimensions, both averaged over the samples that show a hand. The 2D term is an L1
+Reconstruction terms are, per sample, either squared errors summed over the 63 pose numbers (a
+Gaussian likelihood) or the 21 joints' Euclidean distances summed (a likelihood with heavier tails,
+which scores a pose the way EPE does and lets a few ambiguous joints pull less); KL terms are summed
+over latent dimensions; both are averaged over the samples that show a hand. The 2D term is an L1
 error in units of the crop side, helped by a cross-entropy from each keypoint heatmap to a Gaussian
 around its joint (which trains the heatmaps much faster than the soft-argmax alone); presence is a
 binary cross-entropy over all samples.
@@ -21,6 +23,7 @@ from handpose.model.hand_model import HandModel
 from handpose.model.keypoint_head import heatmap_target
 
 Stage = Literal["pose", "image", "joint"]
+Recon = Literal["squared", "euclidean"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class LossWeights:
         keypoints_2d: 2D keypoint L1 (crop-side units).
         heatmap: keypoint-heatmap cross-entropy to a Gaussian around each joint (nats per joint).
         presence: hand-presence cross-entropy.
+        recon: how every pose reconstruction is scored: "squared" (sum of squared errors) or
+            "euclidean" (sum of the joints' distances), see :func:`recon_error`.
     """
 
     beta: float = 1e-2
@@ -46,6 +51,11 @@ class LossWeights:
     keypoints_2d: float = 20.0
     heatmap: float = 1.0
     presence: float = 1.0
+    recon: Recon = "squared"
+
+    def __post_init__(self) -> None:
+        if self.recon not in ("squared", "euclidean"):
+            raise InputError(f"recon must be 'squared' or 'euclidean', got {self.recon!r}")
 
     def beta_at(self, step: int) -> float:
         if self.beta_warmup_steps <= 0:
@@ -78,9 +88,14 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum() / count.clamp(min=1)
 
 
-def sq_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Sum of squared errors per sample: (N, 21, 3) x2 -> (N,)."""
-    return ((pred - target) ** 2).flatten(1).sum(dim=1)
+def recon_error(pred: torch.Tensor, target: torch.Tensor, kind: Recon) -> torch.Tensor:
+    """Reconstruction error per sample, (N, 21, 3) x2 -> (N,): the sum of squared errors
+    ("squared") or the sum of the joints' Euclidean distances ("euclidean"; a tiny floor under the
+    square root keeps its gradient finite at zero error)."""
+    diff = pred - target
+    if kind == "squared":
+        return (diff**2).flatten(1).sum(dim=1)
+    return ((diff**2).sum(dim=-1) + 1e-8).sqrt().sum(dim=1)
 
 
 def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, weights: LossWeights) -> LossTerms:
@@ -99,7 +114,7 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
 
     if stage in ("pose", "joint"):
         q_phi = model.pose_vae.encode(y)
-        pose_recon = _masked_mean(sq_error(model.pose_vae.decoder(q_phi.sample()), y), mask)
+        pose_recon = _masked_mean(recon_error(model.pose_vae.decoder(q_phi.sample()), y, weights.recon), mask)
         pose_kl = _masked_mean(q_phi.kl_standard(), mask)
 
     if stage in ("image", "joint"):
@@ -112,11 +127,11 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
             q_phi_target = model.pose_vae.encode(y)
         enc = model.image_vae.encoder(batch.images)
         w = enc.posterior.sample()
-        image_recon = _masked_mean(sq_error(model.image_vae.decoder(w), y), mask)
+        image_recon = _masked_mean(recon_error(model.image_vae.decoder(w), y, weights.recon), mask)
         image_kl = _masked_mean(enc.posterior.kl_standard(), mask)
         r = model.alignment(w, enc.posterior)
         align_kl = _masked_mean(r.kl(q_phi_target), mask)
-        align_recon = _masked_mean(sq_error(model.pose_vae.decoder(r.sample()), y), mask)
+        align_recon = _masked_mean(recon_error(model.pose_vae.decoder(r.sample()), y, weights.recon), mask)
         size = float(model.config.input_size)
         kp_err = (enc.keypoints_crop_px - batch.keypoints_crop_px).abs().sum(-1).mean(-1) / size
         kp_loss = _masked_mean(kp_err, mask)
