@@ -1,5 +1,6 @@
 """Make a trained run the default model: copy its weights to ``models/``, evaluate them on a
-held-out set and record sha256, training and evaluation in ``models/MANIFEST.json``.
+held-out set and record sha256, training and evaluation in ``models/MANIFEST.json``. The
+evaluation is recorded over all joints and over the visible joints only (RHD's protocol, DESIGN.md §4).
 
     python -m apps.publish_model --run runs/default --eval-data shards:data/synth_test --command "..."
 """
@@ -30,9 +31,11 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(source)
     meta = read_checkpoint(source)["meta"]
     logs = [json.loads(line) for line in (a.run / "log.jsonl").read_text().splitlines()]
-    report = evaluate(model, open_dataset(a.eval_data, "test", model.config.input_size), a.eval_data)
+    held_out = open_dataset(a.eval_data, "test", model.config.input_size)
+    report = evaluate(model, held_out, a.eval_data)
+    visible = evaluate(model, held_out, a.eval_data, visible_only=True)
     write_report(report, a.report)
-    print(report.summary())
+    print(f"all joints:\n{report.summary()}\nvisible joints only (RHD protocol):\n{visible.summary()}")
     tmp = a.out.with_name(f".{a.out.name}.part")
     shutil.copyfile(source, tmp)
     tmp.replace(a.out)
@@ -57,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
             "data": a.eval_data, "hands": report.count, "negatives": report.negatives,
             "roll_angles_deg": list(report.roll_angles_deg),
             "aligned": numbers(report.aligned), "image_vae_decoder": numbers(report.image_vae),
+            "aligned_visible_joints": numbers(visible.aligned),
+            "image_vae_decoder_visible_joints": numbers(visible.image_vae),
             "keypoints_2d_px": round(report.keypoints_2d_px, 2), "presence_accuracy": round(report.presence_accuracy, 4),
         },
     })
