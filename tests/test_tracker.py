@@ -73,6 +73,31 @@ def test_next_crop_follows_the_prediction_and_keeps_its_id(detector, photo):
     assert 0.3 * 12 < shift[0] <= 12 and -6 <= shift[1] < -0.3 * 6  # towards the prediction, lightly smoothed
 
 
+@pytest.mark.parametrize(("scale", "detected_again"), [(0.55, True), (1.8, True), (0.8, False), (1.2, False)])
+def test_a_box_rescaled_since_its_detection_is_detected_again(detector, photo, scale, detected_again):
+    """A crop collapsing onto part of the hand (or trailing a hand that comes closer) keeps a confident
+    presence; a box side changed by more than rescale_factor (1.5) since the model's first answer on
+    the detector's crop sends the next frame to MediaPipe. The first answer sets the reference, so
+    the model's box may differ steadily from MediaPipe's (here 0.7x) without a detection."""
+    tracker = HandTracker(detector, TrackerConfig(redetect_every=100))
+    size = (photo.shape[1], photo.shape[0])
+    (hand,) = tracker.hands(photo, 0.0)
+    centre = hand.box.keypoints_px.mean(axis=0)
+    kp = centre + 0.7 * (hand.box.keypoints_px - centre)
+    assert tracker.update(hand.track_id, kp, 0.9, size, 0.0)
+    (hand,) = tracker.hands(photo, 0.5 / FPS)
+    assert hand.box.source == "tracker"
+    for k in (1, 2, 3):  # the same rescaled prediction a few times, so the crop filter settles on it
+        assert tracker.update(hand.track_id, centre + scale * (kp - centre), 0.9, size, k / FPS)
+        (hand,) = tracker.hands(photo, (k + 1) / FPS)
+        if hand.box.source == "detector":
+            break
+    assert (hand.box.source == "detector") is detected_again
+    assert detector.calls == (2 if detected_again else 1)
+    with pytest.raises(InputError, match="rescale_factor"):
+        TrackerConfig(rescale_factor=1.0)
+
+
 def test_redetection_keeps_the_track_id(detector, photo):
     tracker = HandTracker(detector, TrackerConfig(redetect_every=2))
     ids = []

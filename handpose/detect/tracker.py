@@ -7,6 +7,11 @@ MediaPipe (:class:`handpose.detect.detector.HandDetector`) runs only when it mus
   or its predicted keypoints left the frame or shrank below ``min_box_px``; and on the following
   frames, up to ``lost_retry_frames`` in all, until MediaPipe finds as many hands as were tracked
   before the loss (one missed detection does not drop a hand for ``redetect_every`` frames);
+* a tracked hand's keypoint box grew or shrank by more than ``rescale_factor`` since the model's
+  first answer on the detector's crop (the reference is the model's own box, not MediaPipe's, so
+  a steady difference between the two does not count): a crop that collapses onto part of the
+  hand, or trails a hand coming closer, keeps a confident presence score, so MediaPipe is asked to
+  place it again (the next frame);
 * every ``redetect_every`` frames, to pick up hands that entered the view.
 
 On the other (steady-state) frames each tracked hand's box is placed from the keypoints the model
@@ -42,12 +47,16 @@ class TrackerConfig:
         min_box_px: a tracked hand whose keypoint box side (px, margin included) is smaller is lost.
         lost_retry_frames: after a loss the detector runs on up to this many consecutive frames
             until it finds the hands tracked before the loss (1 = only the frame after it).
+        rescale_factor: a tracked hand whose keypoint box side has changed by more than this
+            factor (either way) since the model's first answer after its detection is detected
+            again on the next frame.
     """
 
     redetect_every: int = 30
     presence_threshold: float = 0.5
     min_box_px: float = 24.0
     lost_retry_frames: int = 5
+    rescale_factor: float = 1.5
 
     def __post_init__(self) -> None:
         if self.redetect_every < 1:
@@ -56,6 +65,8 @@ class TrackerConfig:
             raise InputError(f"presence_threshold in [0, 1] expected, got {self.presence_threshold}")
         if self.lost_retry_frames < 1:
             raise InputError(f"lost_retry_frames >= 1 expected, got {self.lost_retry_frames}")
+        if self.rescale_factor <= 1.0:
+            raise InputError(f"rescale_factor > 1 expected, got {self.rescale_factor}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,7 @@ class _Track:
     keypoints_px: np.ndarray
     score: float
     crop_filter: OneEuroFilter
+    reference_side_px: float | None = None  # the model's keypoint box side on the detector's crop
 
 
 class HandTracker:
@@ -137,6 +149,10 @@ class HandTracker:
             return False
         track.keypoints_px = track.crop_filter(keypoints_px, timestamp_s)
         track.score = float(presence)
+        if track.reference_side_px is None:
+            track.reference_side_px = side
+        elif max(side / track.reference_side_px, track.reference_side_px / side) > self.config.rescale_factor:
+            self._since_detection = self.config.redetect_every  # detect again on the next frame
         return True
 
     def _adopt(self, boxes: list[HandBox], timestamp_s: float) -> None:
