@@ -18,7 +18,7 @@ from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_default_model
 from handpose.train.evaluate import evaluate
 from handpose.view_frame import from_view, view_rotation
-from tests.hand_fixtures import toy_samples
+from tests.hand_fixtures import TOY_INTRINSICS, toy_samples
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +34,15 @@ def answered(model):
     samples = toy_samples(12, seed=3)
     with torch.no_grad():
         pose = model.infer(images_to_tensor(np.stack([s.crop_rgb for s in samples]))).pose_norm.numpy()
-    k = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])
     labelled = []
     for i, s in enumerate(samples):
         corner = np.array([20.0 + 45.0 * i, 400.0 - 30.0 * i])
         crop = crop_from_keypoints(np.stack([corner, corner + 60.0]), 128, mirrored=s.is_left)
-        camera_frame = from_view(pose[i], view_rotation(crop, k))
+        camera_frame = from_view(pose[i], view_rotation(crop, TOY_INTRINSICS))
         joints = skeleton.denormalize(camera_frame, 38.0 + 0.7 * i, np.array([10.0 * i, -5.0, 400.0 + 20 * i]),
                                       s.is_left)
-        labelled.append(replace(s, joints_cam_mm=joints.astype(np.float32), crop=crop, intrinsics=k))
+        labelled.append(replace(s, joints_cam_mm=joints.astype(np.float32), crop=crop,
+                                   intrinsics=TOY_INTRINSICS))
     labelled.append(replace(samples[0], present=False, keypoints_crop_px=None))
     return labelled
 

@@ -144,6 +144,7 @@ def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor
         pose_norm_image_vae=torch.from_numpy(ensemble.unturn_poses(out.pose_norm_image_vae.numpy(), rotations)),
     )
 
+
 def write_report(report: EvalReport, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``report.json`` and ``pck.png`` (both paths' PCK curves) atomically into ``out_dir``."""
     import matplotlib
