@@ -60,12 +60,15 @@ class HandBox:
         handedness: the hand's side as the person holds it (see ``handpose.detect.detector``).
         score: detector or presence confidence in [0, 1].
         source: "detector" for a MediaPipe detection, "tracker" when placed from the previous frame.
+        world_mm: (21, 3) float64 MediaPipe's world landmarks in mm (metric, origin near the
+            hand's centre, axes as the image's: x right, y down), or None (tracker boxes).
     """
 
     keypoints_px: np.ndarray
     handedness: Handedness
     score: float
     source: Literal["detector", "tracker"] = "detector"
+    world_mm: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

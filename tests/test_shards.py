@@ -33,9 +33,11 @@ def make_sample(seed: int, size: int = 32) -> HandSample:
 
 
 def assert_same(a: HandSample, b: HandSample) -> None:
-    assert a.is_left == b.is_left and a.present == b.present
+    assert a.is_left == b.is_left and a.present == b.present and a.exact_3d == b.exact_3d
+    assert (a.world_mm is None and b.world_mm is None) or np.array_equal(a.world_mm, b.world_mm)
+    assert (a.visible is None) == (b.visible is None)
     assert np.array_equal(a.crop_rgb, b.crop_rgb) and b.crop_rgb.dtype == np.uint8  # type: ignore[union-attr]
-    assert np.array_equal(a.joints_cam_mm, b.joints_cam_mm)
+    assert np.array_equal(a.joints_cam_mm, b.joints_cam_mm, equal_nan=True)
     for name in ("keypoints_crop_px", "keypoints_px", "intrinsics"):
         x, y = getattr(a, name), getattr(b, name)
         assert (x is None and y is None) or np.array_equal(x, y), name
@@ -120,3 +122,35 @@ def _empty(parent: Path) -> Path:
     empty = parent / "empty"
     empty.mkdir()
     return empty
+
+
+def teacher_sample(seed: int, size: int = 32) -> HandSample:
+    """A real photo labelled by a teacher: no exact 3D, the teacher's shape, no visibility."""
+    exact = make_sample(seed * 2, size)
+    world = np.random.default_rng(seed).normal(0, 30, (21, 3)).astype(np.float32)
+    return HandSample(joints_cam_mm=np.full((21, 3), np.nan, np.float32), is_left=exact.is_left,
+                      crop_rgb=exact.crop_rgb, keypoints_crop_px=exact.keypoints_crop_px,
+                      keypoints_px=exact.keypoints_px, intrinsics=exact.intrinsics, crop=exact.crop,
+                      exact_3d=False, world_mm=world)
+
+
+def test_teacher_samples_round_trip_and_version_1_shards_still_read(tmp_path: Path) -> None:
+    samples = [teacher_sample(i) for i in range(3)] + [make_sample(i) for i in range(3)]
+    write_shard(tmp_path / "mixed.npz", samples)
+    back = Shard(tmp_path / "mixed.npz")
+    for a, b in zip(samples, back):
+        assert_same(a, b)
+    assert not back[0].exact_3d and back[0].visible is None and back[3].world_mm is None
+    # a version-1 shard (written before teacher labels existed): exact labels, visibility as stored
+    with np.load(tmp_path / "mixed.npz") as npz:
+        v1 = {k: npz[k] for k in npz.files if k not in ("exact_3d", "world_mm", "visible_known")}
+    v1["format_version"] = np.array(1, np.int64)
+    rows = slice(3, 6)
+    np.savez(tmp_path / "v1.npz", **{k: v if v.ndim == 0 else v[rows] for k, v in v1.items()})
+    old = Shard(tmp_path / "v1.npz")
+    for a, b in zip(samples[3:], old):
+        assert_same(a, b)
+    v1["format_version"] = np.array(7, np.int64)
+    np.savez(tmp_path / "v7.npz", **{k: v if v.ndim == 0 else v[rows] for k, v in v1.items()})
+    with pytest.raises(InputError, match="shard format 1 or 2 expected, got 7"):
+        Shard(tmp_path / "v7.npz")

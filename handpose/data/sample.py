@@ -33,6 +33,12 @@ class HandSample:
         visible: (21,) bool per-joint visibility (all True when the source does not say).
         crop: the frame -> crop transform, or None.
         present: False for a negative crop that shows no hand.
+        exact_3d: ``joints_cam_mm`` is an exact camera-frame label (renders, public datasets).
+            False for real photos labelled by a teacher (:mod:`handpose.data.pseudo_label`): their
+            ``joints_cam_mm`` is NaN and not used; the 2D keypoints and ``world_mm`` are the labels.
+        world_mm: (21, 3) float32 teacher 3D shape in mm (MediaPipe's world landmarks, hand-centred,
+            in the image's orientation as the teacher saw it; only its shape up to a rotation is
+            trusted), or None. Never mirrored: a left hand's ``world_mm`` is a left hand.
     """
 
     joints_cam_mm: np.ndarray
@@ -44,12 +50,17 @@ class HandSample:
     visible: np.ndarray | None = None
     crop: CropTransform | None = None
     present: bool = True
+    exact_3d: bool = True
+    world_mm: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.joints_cam_mm.shape != (skeleton.NUM_JOINTS, 3):
             raise InputError(f"joints_cam_mm of shape (21, 3) expected, got {self.joints_cam_mm.shape}")
-        if self.present and not np.all(np.isfinite(self.joints_cam_mm)):
+        if self.present and self.exact_3d and not np.all(np.isfinite(self.joints_cam_mm)):
             raise InputError("joints_cam_mm contains NaN or inf")
+        if self.world_mm is not None and (self.world_mm.shape != (skeleton.NUM_JOINTS, 3)
+                                          or not np.all(np.isfinite(self.world_mm))):
+            raise InputError(f"world_mm: finite (21, 3) expected, got {self.world_mm.shape}")
         if self.crop_rgb is not None and (self.crop_rgb.ndim != 3 or self.crop_rgb.shape[2] != 3
                                           or self.crop_rgb.dtype != np.uint8):
             raise InputError(f"crop_rgb (S, S, 3) uint8 expected, got {self.crop_rgb.shape} {self.crop_rgb.dtype}")
@@ -68,6 +79,12 @@ class HandSample:
         """(21, 3) float32 normalised pose in the crop's view frame (``handpose.view_frame``): what
         the model is trained to predict."""
         return to_view(self.joints_norm, view_rotation(self.crop, self.intrinsics)).astype(np.float32)
+
+    @property
+    def teacher_norm(self) -> np.ndarray | None:
+        """(21, 3) float32 the teacher's 3D shape normalised like :attr:`joints_norm` (right-hand
+        frame, unit = middle MCP->PIP), in the teacher's orientation; None without ``world_mm``."""
+        return None if self.world_mm is None else skeleton.normalize(self.world_mm, self.is_left)[0]
 
     @property
     def visibility(self) -> np.ndarray:

@@ -3,7 +3,7 @@
 Rendering or decoding images on the fly can be slower than training; a shard holds finished
 crops and labels. Arrays in a shard (N samples, crop side S)::
 
-    format_version  ()            int64, 1
+    format_version  ()            int64, 2 (version 1 shards, without the last three arrays, still read)
     crops           (N, S, S, 3)  uint8 RGB (mirrored for left hands, as HandSample.crop_rgb)
     joints_cam_mm   (N, 21, 3)    float32, camera frame, mm, our joint order
     kp_crop_px      (N, 21, 2)    float32 crop px (NaN where a sample has none)
@@ -14,6 +14,9 @@ crops and labels. Arrays in a shard (N samples, crop side S)::
     is_left         (N,)          bool
     visible         (N, 21)       bool (all True where the source gave no visibility)
     present         (N,)          bool (False: a negative crop without a hand)
+    exact_3d        (N,)          bool (False: joints_cam_mm is NaN, a teacher-labelled real photo)
+    world_mm        (N, 21, 3)    float32 teacher 3D shape, mm (NaN where a sample has none)
+    visible_known   (N,)          bool (False: the source gave no visibility)
 
 The file is written uncompressed (``np.savez``), so each array lies as a plain ``.npy`` block
 inside the zip and is memory-mapped on reading: opening a shard reads only the headers, a
@@ -40,12 +43,13 @@ from handpose.detect.crop import CropTransform
 from handpose.errors import InputError
 from handpose.skeleton import NUM_JOINTS
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 SHARD_SUFFIX: Final = ".npz"
-_ARRAYS: Final = (
+_ARRAYS_V1: Final = (
     "format_version", "crops", "joints_cam_mm", "kp_crop_px", "kp_px", "intrinsics",
     "crop_matrix", "crop_mirrored", "is_left", "visible", "present",
 )  # fmt: skip
+_ARRAYS: Final = (*_ARRAYS_V1, "exact_3d", "world_mm", "visible_known")
 _LOCAL_HEADER: Final = struct.Struct("<4s5H3I2H")  # zip local file header, 30 bytes
 
 
@@ -70,6 +74,9 @@ def write_shard(path: str | os.PathLike[str], samples: Sequence[HandSample]) -> 
         "is_left": np.array([s.is_left for s in samples], bool),
         "visible": np.stack([s.visibility for s in samples]).astype(bool),
         "present": np.array([s.present for s in samples], bool),
+        "exact_3d": np.array([s.exact_3d for s in samples], bool),
+        "world_mm": _stack_optional([s.world_mm for s in samples], (NUM_JOINTS, 3), np.float32),
+        "visible_known": np.array([s.visible is not None for s in samples], bool),
     }
     with atomic_path(path) as tmp, tmp.open("wb") as f:
         np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub misreads **kwds
@@ -115,13 +122,16 @@ class Shard(Sequence[HandSample]):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._arrays = _map_npz(self.path)
-        missing = [k for k in _ARRAYS if k not in self._arrays]
+        version = int(self._arrays["format_version"]) if "format_version" in self._arrays else None
+        if version not in (None, 1, FORMAT_VERSION):
+            raise InputError(f"{self.path}: shard format 1 or {FORMAT_VERSION} expected, got {version}")
+        missing = [k for k in (_ARRAYS_V1 if version == 1 else _ARRAYS) if k not in self._arrays]
         if missing:
             raise InputError(f"{self.path}: not a handpose shard, arrays {missing} are missing")
-        version = int(self._arrays["format_version"])
-        if version != FORMAT_VERSION:
-            raise InputError(f"{self.path}: shard format {FORMAT_VERSION} expected, got {version}")
         self._n = len(self._arrays["crops"])
+        if version == 1:  # renders and public datasets: exact 3D, no teacher, visibility as stored
+            self._arrays.update(exact_3d=np.ones(self._n, bool), visible_known=np.ones(self._n, bool),
+                                world_mm=np.full((self._n, NUM_JOINTS, 3), np.nan, np.float32))
         for key in _ARRAYS[1:]:
             if len(self._arrays[key]) != self._n:
                 raise InputError(f"{self.path}: {key} has {len(self._arrays[key])} rows, crops {self._n}")
@@ -145,11 +155,13 @@ class Shard(Sequence[HandSample]):
             keypoints_crop_px=_optional(a["kp_crop_px"][i]),
             keypoints_px=_optional(a["kp_px"][i]),
             intrinsics=_optional(a["intrinsics"][i]),
-            visible=np.array(a["visible"][i]),
+            visible=np.array(a["visible"][i]) if a["visible_known"][i] else None,
             crop=None if np.isnan(matrix).all() else CropTransform(
                 matrix=matrix, size=self.crop_size, mirrored=bool(a["crop_mirrored"][i])
             ),
             present=bool(a["present"][i]),
+            exact_3d=bool(a["exact_3d"][i]),
+            world_mm=_optional(a["world_mm"][i]),
         )
 
     def __iter__(self) -> Iterator[HandSample]:

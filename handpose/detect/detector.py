@@ -104,7 +104,8 @@ class HandDetector:
 
         ``timestamp_s`` is used in video mode; timestamps that do not increase (or None) are
         moved to 1 ms after the previous call, as MediaPipe requires. Returns one
-        :class:`HandBox` per hand, ``source="detector"``, keypoints (21, 2) float64 frame px.
+        :class:`HandBox` per hand, ``source="detector"``, keypoints (21, 2) float64 frame px and
+        MediaPipe's world landmarks (21, 3) in mm.
         """
         check_rgb_frame(rgb)
         if self._landmarker is None:
@@ -121,14 +122,17 @@ class HandDetector:
             result = self._landmarker.detect(image)
         height, width = rgb.shape[:2]
         boxes = []
-        for landmarks, categories in zip(result.hand_landmarks, result.handedness):
+        worlds = result.hand_world_landmarks or [None] * len(result.hand_landmarks)
+        for landmarks, categories, world in zip(result.hand_landmarks, result.handedness, worlds):
             keypoints = np.array([[p.x * width - 0.5, p.y * height - 0.5] for p in landmarks], dtype=np.float64)
             if keypoints.shape != (NUM_JOINTS, 2):
                 continue
+            world_mm = None if world is None else np.array([[p.x, p.y, p.z] for p in world], np.float64) * 1000.0
             label: Handedness = "left" if categories[0].category_name.lower() == "left" else "right"
             if self.mirrored_input:
                 label = _SWAP[label]
-            boxes.append(HandBox(keypoints_px=keypoints, handedness=label, score=float(categories[0].score)))
+            boxes.append(HandBox(keypoints_px=keypoints, handedness=label, score=float(categories[0].score),
+                                 world_mm=world_mm))
         return boxes
 
     def reset(self) -> None:

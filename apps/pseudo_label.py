@@ -1,0 +1,84 @@
+"""Label the real hand photos with the MediaPipe teacher and store them as shards.
+
+    python -m apps.pseudo_label --root ../shared/data --out data/real
+
+Reads the sets described in ``handpose.data.real_sets`` under ROOT, labels each hand with
+``handpose.data.pseudo_label.Teacher`` (photo and mirrored copy must agree), and writes
+``OUT/train/*.npz`` and ``OUT/val/*.npz`` (the validation split is by person, session or time),
+``OUT/labels.jsonl`` (every image: its split, group, and each hand's outcome) and
+``OUT/summary.json``. Deterministic: the same inputs give the same files. The whole output is
+built in a temporary folder next to OUT and put in place at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from handpose.data.pseudo_label import Teacher, TeacherConfig, teacher_sample
+from handpose.data.real_sets import iter_real_images
+from handpose.data.sample import HandSample
+from handpose.data.shards import write_shards
+from handpose.detect.detector import HandDetector
+from handpose.errors import InputError
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", type=Path, required=True, help="folder with real_hands/ and real_hand_photos/")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--size", type=int, default=128, help="crop side in px")
+    p.add_argument("--min-score", type=float, default=TeacherConfig.min_score)
+    p.add_argument("--max-disagreement", type=float, default=TeacherConfig.max_disagreement)
+    p.add_argument("--limit", type=int, default=0, help="label only the first N images (0 = all)")
+    a = p.parse_args(argv)
+    from tqdm import tqdm
+
+    config = TeacherConfig(min_score=a.min_score, max_disagreement=a.max_disagreement)
+    kept: dict[str, list[HandSample]] = {"train": [], "val": []}
+    reasons: Counter[str] = Counter()
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{a.out.name}.", dir=a.out.parent))
+    try:
+        with HandDetector(mode="image", num_hands=config.num_hands, min_confidence=0.5) as detector, \
+                (work / "labels.jsonl").open("w") as log:
+            teacher = Teacher(detector, config)
+            for n, (info, rgb) in enumerate(tqdm(iter_real_images(a.root), desc="labelling", unit="img")):
+                if a.limit and n >= a.limit:
+                    break
+                image = teacher.prepare(rgb, info.tight)
+                hands = []
+                for label, why in teacher.label(image):
+                    reasons[why if label is None else "ok"] += 1
+                    entry: dict[str, object] = {"outcome": why}
+                    if label is not None:
+                        entry.update(split_index=len(kept[info.split]), handedness=label.handedness,
+                                     score=round(label.score, 4), disagreement=round(label.disagreement, 4))
+                        kept[info.split].append(teacher_sample(image, label, a.size, with_3d=not info.stretched))
+                    hands.append(entry)
+                log.write(json.dumps({"key": info.key, "set": info.set_name, "split": info.split,
+                                      "group": info.group, "hands": hands}) + "\n")
+        for split, samples in kept.items():
+            if samples:
+                write_shards(work / split, samples, per_shard=2048, prefix=split)
+        summary = {"root": str(a.root), "crop_size": a.size, "teacher": config.__dict__,
+                   "hands": {k: len(v) for k, v in kept.items()}, "outcomes": dict(reasons.most_common())}
+        (work / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+        if a.out.exists():
+            shutil.rmtree(a.out)
+        work.rename(a.out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    print(f"{summary['hands']} hands labelled in {a.out}; outcomes {summary['outcomes']}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except InputError as exc:
+        raise SystemExit(f"pseudo_label: {exc}") from None

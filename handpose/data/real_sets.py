@@ -1,0 +1,142 @@
+"""The real hand photo sets the model adapts to, read as one deterministic stream of images, each
+with the split it belongs to.
+
+The sets themselves are not in the repository; the caller passes the folder that holds them (in
+this workplace ``../shared/data``), laid out as::
+
+    real_hands/sign_digits/<digit>/IMG_<n>.JPG       100x100 tight crops, many students
+    real_hands/webcam_hands/images/*.jpg             cuts of webcam frames, sessions by file prefix
+    real_hands/asl_video/asl_hand.25fps.mp4          one person signing, 325 frames
+    real_hands/stretched/gestures_phone/*/images/    phone photos resized without keeping aspect
+    real_hands/stretched/asl_letters/images/         same
+    real_hand_photos/<set>/**/*.jpg                  45 photos (also the renderer's backgrounds)
+
+The validation split is made by person, session or time, never by random image, so no person,
+session or stretch of the video is on both sides:
+
+* sign_digits: the photos numbered ``IMG_5554`` and up (the last students photographed; the
+  numbering runs per student, and 5549 -> 5554 is a gap between two of them);
+* webcam_hands: the whole recording session ``996_``;
+* asl_video: the last quarter of the video (frames 244-324);
+* everything else (the stretched sets, whose 3D shape is distorted, and the photos the renderer
+  cuts backgrounds from) is training only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import cv2
+import numpy as np
+
+from handpose.errors import InputError
+
+Split = Literal["train", "val"]
+
+SIGN_DIGITS_VAL_FROM: Final = 5554
+WEBCAM_VAL_SESSIONS: Final = frozenset({"996_"})
+VIDEO_VAL_FRACTION: Final = 0.25
+VIDEO_NAME: Final = "asl_hand.25fps.mp4"
+_IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png"})
+
+
+@dataclass(frozen=True)
+class RealImage:
+    """One real image and where it belongs.
+
+    Attributes:
+        set_name: which set it comes from (``sign_digits``, ``webcam_hands``, ``asl_video``,
+            ``gestures_phone``, ``asl_letters``, ``photos``).
+        key: unique name: the path relative to the root, with ``#<frame>`` for video frames.
+        split: ``"train"`` or ``"val"``.
+        group: the person, session or time block the split was made by.
+        stretched: resized without keeping the aspect ratio: its 2D labels hold, its 3D shape does not.
+        tight: a tight hand crop that must be padded before a detector sees it.
+    """
+
+    set_name: str
+    key: str
+    split: Split
+    group: str
+    stretched: bool = False
+    tight: bool = False
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of an image file; InputError when it cannot be decoded."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise InputError(f"{path}: not a readable image (JPEG or PNG expected)")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def _sign_digits(root: Path) -> Iterator[tuple[RealImage, Path]]:
+    for path in _images(root / "real_hands" / "sign_digits"):
+        number = int(re.findall(r"\d+", path.stem)[0])
+        split: Split = "val" if number >= SIGN_DIGITS_VAL_FROM else "train"
+        yield RealImage("sign_digits", path.relative_to(root).as_posix(), split, f"img{number // 10}",
+                        tight=True), path
+
+
+def _webcam(root: Path) -> Iterator[tuple[RealImage, Path]]:
+    for path in _images(root / "real_hands" / "webcam_hands" / "images"):
+        session = re.sub(r"pic\d+.*", "", path.name)
+        split: Split = "val" if session in WEBCAM_VAL_SESSIONS else "train"
+        yield RealImage("webcam_hands", path.relative_to(root).as_posix(), split, session or "none"), path
+
+
+def _simple(root: Path, folder: Path, name: str, stretched: bool) -> Iterator[tuple[RealImage, Path]]:
+    for path in _images(folder):
+        yield RealImage(name, path.relative_to(root).as_posix(), "train", name, stretched=stretched), path
+
+
+def iter_real_images(root: str | Path) -> Iterator[tuple[RealImage, np.ndarray]]:
+    """Every image of the sets under ``root`` (see the module docstring) with its (H, W, 3) uint8
+    RGB pixels, in a fixed order (set by set, files sorted, video frames in order)."""
+    root = Path(root)
+    if not (root / "real_hands").is_dir():
+        raise InputError(f"{root}: a folder with real_hands/ (and real_hand_photos/) expected")
+    hands = root / "real_hands"
+    stills = [
+        _sign_digits(root),
+        _webcam(root),
+        _simple(root, hands / "stretched" / "gestures_phone", "gestures_phone", True),
+        _simple(root, hands / "stretched" / "asl_letters", "asl_letters", True),
+        _simple(root, root / "real_hand_photos", "photos", False),
+    ]
+    for stream in stills[:2]:
+        for info, path in stream:
+            yield info, read_rgb(path)
+    yield from _video_frames(root, hands / "asl_video" / VIDEO_NAME)
+    for stream in stills[2:]:
+        for info, path in stream:
+            yield info, read_rgb(path)
+
+
+def _video_frames(root: Path, path: Path) -> Iterator[tuple[RealImage, np.ndarray]]:
+    if not path.is_file():
+        return
+    cap = cv2.VideoCapture(str(path))
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    first_val = int(round(count * (1.0 - VIDEO_VAL_FRACTION)))
+    key = path.relative_to(root).as_posix()
+    index = 0
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            split: Split = "val" if index >= first_val else "train"
+            yield RealImage("asl_video", f"{key}#{index}", split, f"second{index // 25}"), \
+                np.ascontiguousarray(bgr[:, :, ::-1])
+            index += 1
+    finally:
+        cap.release()
