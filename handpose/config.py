@@ -9,6 +9,7 @@ from handpose.errors import InputError
 
 Backbone = Literal["mobilenet", "resnet18"]
 Alignment = Literal["translator", "direct"]
+KeypointDecode = Literal["global", "local"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class ModelConfig:
         pose_layers: hidden layers in each pose MLP.
         translator_hidden: width of the translator MLP.
         width_mult: channel multiplier of the mobilenet backbone.
+        keypoint_decode: how the 2D keypoints are read off their heatmaps, "global" or "local"
+            soft-argmax (``handpose.model.keypoint_head``); a decoding choice, not a weight: a
+            checkpoint can be read either way.
     """
 
     backbone: Backbone = "mobilenet"
@@ -35,6 +39,7 @@ class ModelConfig:
     pose_layers: int = 2
     translator_hidden: int = 256
     width_mult: float = 1.0
+    keypoint_decode: KeypointDecode = "global"
 
     def __post_init__(self) -> None:
         if self.backbone not in ("mobilenet", "resnet18"):
@@ -45,6 +50,8 @@ class ModelConfig:
             raise InputError(f"latent_dim must be in 32..64, got {self.latent_dim}")
         if self.alignment not in ("translator", "direct"):
             raise InputError(f"alignment must be 'translator' or 'direct', got {self.alignment!r}")
+        if self.keypoint_decode not in ("global", "local"):
+            raise InputError(f"keypoint_decode must be 'global' or 'local', got {self.keypoint_decode!r}")
         if self.pose_hidden < 8 or self.pose_layers < 1 or self.translator_hidden < 8 or self.width_mult <= 0:
             raise InputError(f"positive layer sizes expected, got {self}")
 

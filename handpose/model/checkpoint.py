@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import torch
 
@@ -69,6 +69,11 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return payload
 
 
+#: heads added after earlier checkpoints were written: a warm start from one of those leaves them
+#: freshly initialised (to be trained), instead of refusing the checkpoint
+ADDED_HEADS: Final = ("image_vae.encoder.keypoints.visibility.",)
+
+
 def load_model(path: str | os.PathLike[str], expected: ModelConfig | None = None) -> HandModel:
     """Rebuild the model stored in ``path`` (in eval mode).
 
@@ -91,8 +96,15 @@ def load_model(path: str | os.PathLike[str], expected: ModelConfig | None = None
 
 
 def load_weights(model: HandModel, state_dict: dict[str, torch.Tensor], origin: str) -> None:
-    """Load ``state_dict`` into ``model`` strictly; shape or key mismatches raise CheckpointError."""
+    """Load ``state_dict`` into ``model`` strictly; shape or key mismatches raise CheckpointError.
+    Only the :data:`ADDED_HEADS` may be missing (a checkpoint older than them): they are set to
+    zeros, the same answer every time (a visibility of 0.5), with a warning."""
     own = model.state_dict()
+    added = sorted(k for k in set(own) - set(state_dict) if k.startswith(ADDED_HEADS))
+    if added:
+        warnings.warn(f"{origin} predates the heads {sorted({k.rsplit('.', 1)[0] for k in added})}; they are "
+                      "zeroed (visibility 0.5 for every joint)", stacklevel=2)
+        state_dict = {**state_dict, **{k: torch.zeros_like(own[k]) for k in added}}
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
     wrong = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(v.shape)}"
@@ -118,7 +130,8 @@ def load_default_model() -> HandModel:
 
 def warm_start(model: HandModel, path: str | os.PathLike[str], prefix: str = "pose_vae.") -> list[str]:
     """Copy the weights under ``prefix`` (default: the pose VAE; "" = all) from a checkpoint or training state
-    into ``model``; every such weight must exist there with the same shape. Returns the names copied."""
+    into ``model``; every such weight must exist there with the same shape, but for the
+    :data:`ADDED_HEADS` an older checkpoint lacks. Returns the names copied."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -127,7 +140,7 @@ def warm_start(model: HandModel, path: str | os.PathLike[str], prefix: str = "po
     if not isinstance(source, dict):
         raise CheckpointError(f"{path}: a checkpoint or training state with weights expected")
     own = model.state_dict()
-    names = [k for k in own if k.startswith(prefix)]
+    names = [k for k in own if k.startswith(prefix) and not (k not in source and k.startswith(ADDED_HEADS))]
     bad = [k for k in names if k not in source or source[k].shape != own[k].shape]
     if not names or bad:
         raise CheckpointError(f"{path} does not hold the {prefix}* weights of this model: missing or reshaped {bad[:5]}")

@@ -29,12 +29,14 @@ class ModelOutput:
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) probability that a hand is in the crop.
         pose_norm_image_vae: (N, 21, 3) the image VAE's own decoder output (baseline), same frame.
+        visibility: (N, 21) probability that each joint is visible in the crop.
     """
 
     pose_norm: torch.Tensor
     keypoints_crop_px: torch.Tensor
     presence: torch.Tensor
     pose_norm_image_vae: torch.Tensor
+    visibility: torch.Tensor
 
 
 class HandModel(nn.Module):
@@ -66,13 +68,16 @@ class HandModel(nn.Module):
             keypoints_crop_px=enc.keypoints_crop_px,
             presence=torch.sigmoid(enc.presence_logit),
             pose_norm_image_vae=self.image_vae.decoder(enc.posterior.mu),
+            visibility=torch.sigmoid(enc.visibility_logit),
         )
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The exported graph: images -> (pose_norm (N,21,3), keypoints_crop_px (N,21,2), presence (N,))."""
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The exported graph: images -> (pose_norm (N,21,3), keypoints_crop_px (N,21,2), presence (N,),
+        visibility (N,21))."""
         self.check_images(images)
         enc = self.image_vae.encoder(images)
-        return self._decode_aligned(enc), enc.keypoints_crop_px, torch.sigmoid(enc.presence_logit)
+        return (self._decode_aligned(enc), enc.keypoints_crop_px, torch.sigmoid(enc.presence_logit),
+                torch.sigmoid(enc.visibility_logit))
 
     def _decode_aligned(self, enc: ImageEncoding) -> torch.Tensor:
         """D_theta(mu_T(mu_psi(x))): (N, 21, 3)."""

@@ -30,12 +30,15 @@ class ImageEncoding:
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence_logit: (N,) logit of "a hand is in the crop".
         heatmap_logits: (N, 21, C) logits of the keypoint heatmaps over their C cells.
+        visibility_logit: (N, 21) logit of "this joint is visible" (not hidden by the hand
+            itself, another object or the crop's edge).
     """
 
     posterior: DiagonalGaussian
     keypoints_crop_px: torch.Tensor
     presence_logit: torch.Tensor
     heatmap_logits: torch.Tensor
+    visibility_logit: torch.Tensor
 
 
 #: features of the image encoder shared by the latent and presence heads
@@ -57,7 +60,7 @@ class ImageEncoder(nn.Module):
         self.register_buffer("rgb_mean", torch.tensor(_RGB_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("rgb_std", torch.tensor(_RGB_STD).view(1, 3, 1, 1), persistent=False)
         self.backbone = build_backbone(config)
-        self.keypoints = KeypointHeatmaps(self.backbone.channels, config.input_size)
+        self.keypoints = KeypointHeatmaps(self.backbone.channels, config.input_size, decode=config.keypoint_decode)
         joint_inputs = NUM_JOINTS * (self.keypoints.width + 2)
         self.fuse = nn.Sequential(nn.Linear(self.backbone.channels[2] + joint_inputs, FEATURES), nn.Hardswish())
         self.latent = nn.Linear(FEATURES, 2 * config.latent_dim)
@@ -65,11 +68,11 @@ class ImageEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> ImageEncoding:
         maps = self.backbone((images - self.rgb_mean) / self.rgb_std)
-        kp, joint_features, heatmap_logits = self.keypoints(maps)
+        kp, joint_features, heatmap_logits, visibility_logit = self.keypoints(maps)
         where = kp / self.input_size - 0.5
         feats = self.fuse(torch.cat([maps.stride32.mean(dim=(2, 3)), joint_features.flatten(1), where.flatten(1)], 1))
         return ImageEncoding(DiagonalGaussian.from_params(self.latent(feats)), kp, self.presence(feats).squeeze(-1),
-                             heatmap_logits)
+                             heatmap_logits, visibility_logit)
 
 
 class ImageVAE(nn.Module):

@@ -1,11 +1,17 @@
-"""2D keypoints as heatmaps with a soft-argmax (integral regression), and what the heatmaps point at.
+"""2D keypoints as heatmaps with a soft-argmax (integral regression), what the heatmaps point at,
+and whether each joint is visible.
 
 The three backbone maps are merged top-down (1x1 lateral convolutions, nearest upsampling, sums)
 into one stride-8 map of ``width`` channels; a 1x1 convolution gives one heatmap per joint. A
-softmax over each heatmap's cells is a distribution over where the joint is: its expectation is
-the joint's 2D position (differentiable, sub-cell precise), and the same weights pool the merged
-map into a feature vector per joint — what the image looks like at that joint, which is where
-its depth and occlusion show.
+softmax over each heatmap's cells is a distribution over where the joint is, and its weights pool
+the merged map into a feature vector per joint — what the image looks like at that joint, which is
+where its depth and occlusion show; a linear layer on that vector gives the joint's visibility.
+
+Decoding the position: ``"global"`` takes the expectation over the whole map. Where a heatmap is
+not sharp (real photos, far from the renders it learnt on) the tails of the distribution pull that
+expectation towards the middle of the crop, and the skeleton comes out too small. ``"local"``
+takes the expectation only over the (2r+1) x (2r+1) cells around the most likely one
+(:func:`local_soft_argmax`): the same answer on a sharp map, no pull on a broad one.
 """
 
 from __future__ import annotations
@@ -14,10 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from typing import Literal
+
 from handpose.model.backbones import FeatureMaps
 from handpose.skeleton import NUM_JOINTS
 
 STRIDE = 8
+Decode = Literal["global", "local"]
+#: half-width in cells of the window that "local" decoding averages over
+LOCAL_RADIUS = 1
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int = 1, groups: int = 1) -> nn.Sequential:
@@ -42,6 +53,17 @@ def soft_argmax(logits: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tens
     return weights @ centres, weights
 
 
+def local_soft_argmax(logits: torch.Tensor, centres: torch.Tensor, stride: int = STRIDE,
+                      radius: int = LOCAL_RADIUS) -> torch.Tensor:
+    """Heatmap logits (N, K, C) -> positions (N, K, 2): the softmax expectation over the cells within
+    ``radius`` cells (Chebyshev) of each heatmap's most likely cell; ``centres`` (C, 2) as in
+    :func:`soft_argmax`. Differentiable in the logits of the window."""
+    peak = centres[logits.argmax(dim=-1)]  # (N, K, 2)
+    near = ((centres - peak.unsqueeze(-2)).abs() <= radius * stride + 0.5).all(dim=-1)  # (N, K, C)
+    windowed = logits.masked_fill(~near, float("-inf"))
+    return torch.softmax(windowed, dim=-1) @ centres
+
+
 def heatmap_target(keypoints_px: torch.Tensor, centres: torch.Tensor, sigma_px: float = STRIDE) -> torch.Tensor:
     """What the heatmaps are trained towards: for joints (N, K, 2) in crop px, a Gaussian of
     ``sigma_px`` around each, over the cells ``centres`` (C, 2), normalised: (N, K, C)."""
@@ -50,26 +72,31 @@ def heatmap_target(keypoints_px: torch.Tensor, centres: torch.Tensor, sigma_px: 
 
 
 class KeypointHeatmaps(nn.Module):
-    """:class:`FeatureMaps` of an (N, 3, S, S) crop -> 2D joints (N, 21, 2) in crop px, joint
-    features (N, 21, width) and the heatmap logits (N, 21, (S/8)^2) (for their training loss).
+    """:class:`FeatureMaps` of an (N, 3, S, S) crop -> 2D joints (N, 21, 2) in crop px (decoded as
+    ``decode`` says), joint features (N, 21, width), the heatmap logits (N, 21, (S/8)^2) (for their
+    training loss) and the joints' visibility logits (N, 21).
 
     Args:
         channels: channels of the stride 8/16/32 backbone maps.
         input_size: crop side S in pixels (a multiple of 32).
         width: channels of the merged map, and so of each joint feature.
+        decode: "global" or "local" soft-argmax (see the module docstring).
     """
 
     cell_xy: torch.Tensor  # (cells, 2) buffer: cell centres in crop px
 
-    def __init__(self, channels: tuple[int, int, int], input_size: int, width: int = 64) -> None:
+    def __init__(self, channels: tuple[int, int, int], input_size: int, width: int = 64,
+                 decode: Decode = "global") -> None:
         super().__init__()
         self.width = width
+        self.decode = decode
         self.lateral = nn.ModuleList([_conv_bn(c, width) for c in channels])
         self.smooth = nn.Sequential(_conv_bn(width, width, 3, groups=width), _conv_bn(width, width))
         self.logits = nn.Conv2d(width, NUM_JOINTS, 1)
+        self.visibility = nn.Linear(width, 1)
         self.register_buffer("cell_xy", cell_centres(input_size // STRIDE), persistent=False)
 
-    def forward(self, maps: FeatureMaps) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, maps: FeatureMaps) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         lat8, lat16, lat32 = self.lateral
         x = lat32(maps.stride32)
         x = F.interpolate(x, scale_factor=2.0, mode="nearest") + lat16(maps.stride16)
@@ -77,5 +104,7 @@ class KeypointHeatmaps(nn.Module):
         x = self.smooth(x)
         logits = self.logits(x).flatten(2)  # (N, 21, cells)
         keypoints, weights = soft_argmax(logits, self.cell_xy)
+        if self.decode == "local":
+            keypoints = local_soft_argmax(logits, self.cell_xy)
         joint_features = weights @ x.flatten(2).transpose(1, 2)  # (N, 21, width)
-        return keypoints, joint_features, logits
+        return keypoints, joint_features, logits, self.visibility(joint_features).squeeze(-1)
