@@ -7,7 +7,7 @@ millimetres for 3D, seconds for time. Images are RGB uint8 unless a name says ot
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -115,7 +115,12 @@ class HandPose:
         track_id: id of the tracked hand (stable across frames while it is tracked; a hand that is
             lost and found again gets a new id); -1 when unknown. Lets offline smoothing and drawing
             follow one hand through a video.
+        visibility: (21,) float32 probability in [0, 1] that each joint is visible (not occluded) in
+            the image, from the model; all ones (every joint visible) unless given. A joint counts as
+            visible (COCO flag 2, drawn in full) when it is at least :attr:`VISIBLE_THRESHOLD`.
     """
+
+    VISIBLE_THRESHOLD: ClassVar[float] = 0.5
 
     handedness: Handedness
     presence: float
@@ -124,3 +129,4 @@ class HandPose:
     joints_norm: np.ndarray
     timings: StageTimings = field(default_factory=StageTimings)
     track_id: int = -1
+    visibility: np.ndarray = field(default_factory=lambda: np.ones(21, np.float32))

@@ -29,8 +29,8 @@ from handpose.infer.torch_backend import TorchBackend
 from handpose.model.checkpoint import load_default_model
 
 MAX_BATCH = 8
-#: fp16 tolerances (max abs): normalised pose units (bone = 1), crop px, probability
-TOLERANCES = {"pose_norm": 2e-2, "keypoints_crop_px": 0.5, "presence": 1e-2}
+#: fp16 tolerances (max abs): normalised pose units (bone = 1), crop px, probabilities
+TOLERANCES = {"pose_norm": 2e-2, "keypoints_crop_px": 0.5, "presence": 1e-2, "visibility": 1e-2}
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
 
 
@@ -88,7 +88,8 @@ def main() -> int:
         for n in range(1, len(images) + 1):
             batch = np.ascontiguousarray(images[:n])
             ref = reference.run(batch)
-            ref = ModelOutputs(ref.pose_norm.copy(), ref.keypoints_crop_px.copy(), ref.presence.copy())
+            ref = ModelOutputs(ref.pose_norm.copy(), ref.keypoints_crop_px.copy(), ref.presence.copy(),
+                               ref.visibility.copy())
             ok &= compare(f"tensorrt {label} batch {n}", trt_backend.run(batch), ref)
             ok &= compare(f"torch-cuda {label} batch {n}", torch_cuda.run(batch), ref)
     photo = sorted(PHOTOS.glob("mediapipe_gesture_testdata/four/*.jpg"))[3]

@@ -37,7 +37,7 @@ def backends(model):
 
 
 def _compare(a: ModelOutputs, b: ModelOutputs, tolerance: float) -> None:
-    for name in ("pose_norm", "keypoints_crop_px", "presence"):
+    for name in ("pose_norm", "keypoints_crop_px", "presence", "visibility"):
         x, y = getattr(a, name), getattr(b, name)
         assert x.shape == y.shape and x.dtype == y.dtype == np.float32, name
         assert np.abs(x - y).max() <= tolerance, f"{name}: max abs diff {np.abs(x - y).max()}"
@@ -50,6 +50,9 @@ def test_torch_and_onnxruntime_agree_on_random_crops(backends, model, batch):
     torch_out = backends["torch"].run(images)
     ort_out = backends["onnxruntime"].run(images)
     assert ort_out.pose_norm.shape == (batch, 21, 3) and ort_out.presence.shape == (batch,)
+    for out in (torch_out, ort_out):
+        assert out.visibility.shape == (batch, 21)
+        assert np.all((out.visibility >= 0.0) & (out.visibility <= 1.0))
     _compare(torch_out, ort_out, TOLERANCE)
 
 
@@ -58,16 +61,29 @@ def test_torch_and_onnxruntime_agree_on_real_crops(backends, model):
     _compare(backends["torch"].run(crops), backends["onnxruntime"].run(crops), TOLERANCE)
 
 
+def test_visibility_is_the_models_per_joint_probability(backends, model):
+    """Both engines give the model's own visibility (``HandModel.infer``), joint by joint, crop by crop."""
+    crops = real_hand_crops(model.config.input_size)[:MAX_BATCH]
+    with torch.inference_mode():
+        expected = model.infer(torch.from_numpy(crops)).visibility.numpy()
+    assert expected.shape == (len(crops), 21) and np.ptp(expected) > 0  # not one value for every joint
+    for backend in backends.values():
+        got = backend.run(crops).visibility
+        assert got.shape == expected.shape and got.dtype == np.float32
+        assert np.abs(got - expected).max() <= TOLERANCE, backend.name
+
+
 def test_results_match_single_crop_runs(backends, model):
     """Batching must not mix crops: crop k of a batch gives what it gives alone."""
     size = model.config.input_size
     images = np.random.default_rng(7).random((3, 3, size, size), dtype=np.float32)
     batch = backends["onnxruntime"].run(images)
-    batched = [(batch.pose_norm[k].copy(), batch.presence[k].copy()) for k in range(3)]
+    batched = [(batch.pose_norm[k].copy(), batch.presence[k].copy(), batch.visibility[k].copy()) for k in range(3)]
     for k in range(3):
         alone = backends["onnxruntime"].run(np.ascontiguousarray(images[k : k + 1]))
         assert np.abs(alone.pose_norm[0] - batched[k][0]).max() <= TOLERANCE
         assert abs(alone.presence[0] - batched[k][1]) <= TOLERANCE
+        assert np.abs(alone.visibility[0] - batched[k][2]).max() <= TOLERANCE
 
 
 def test_bad_input_is_rejected(backends, model):
@@ -115,3 +131,4 @@ def test_torch_cuda_fp16_graphs_match_cpu(model):
         assert np.abs(out.pose_norm - cpu.pose_norm[:n]).max() < 2e-2
         assert np.abs(out.keypoints_crop_px - cpu.keypoints_crop_px[:n]).max() < 0.5
         assert np.abs(out.presence - cpu.presence[:n]).max() < 1e-2
+        assert np.abs(out.visibility - cpu.visibility[:n]).max() < 1e-2

@@ -21,6 +21,7 @@ from handpose.errors import InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.io.csv_writer import HEADER
 from handpose.io.jsonl_writer import read_jsonl
+from handpose.types import HandPose
 from handpose.video_job import VideoJobOptions, process_video
 from handpose.viz.draw import JOINT_COLORS_RGB
 from tests.media_fixtures import corrupt_mjpg_frames, model_checkpoint, pan_frames, write_video
@@ -65,14 +66,19 @@ def test_outputs_jsonl_csv_coco_and_annotated_video(pipeline, clip, frames, tmp_
         assert hand.keypoints_px.shape == (21, 2) and hand.joints_cam_mm.shape == (21, 3)
         assert hand.handedness in ("left", "right") and 0.0 <= hand.presence <= 1.0
         assert np.all(np.isfinite(hand.joints_cam_mm)) and np.all(np.isfinite(hand.joints_norm))
+        assert hand.visibility.shape == (21,) and np.all((hand.visibility >= 0) & (hand.visibility <= 1))
+    assert np.ptp([h.visibility for _, h in hands]) > 0  # the model's values, not the all-visible default
     # CSV: one row per hand, the JSONL numbers
     rows = (out / "poses.csv").read_text().splitlines()
-    assert rows[0].split(",") == list(HEADER) and len(HEADER) == 5 + 21 * 8 and len(rows) - 1 == len(hands)
+    assert rows[0].split(",") == list(HEADER) and len(HEADER) == 5 + 21 * 9 and len(rows) - 1 == len(hands)
     first = rows[1].split(",")
     record, hand = hands[0]
     assert int(first[0]) == record.frame and first[3] == hand.handedness
     assert float(first[HEADER.index("index_tip_u_px")]) == pytest.approx(hand.keypoints_px[8, 0], abs=0.006)
     assert float(first[HEADER.index("wrist_z_mm")]) == pytest.approx(hand.joints_cam_mm[0, 2], abs=0.006)
+    for row, (_, row_hand) in zip(rows[1:], hands, strict=True):
+        visible = [float(v) for v in row.split(",")[HEADER.index("wrist_visible"):]]
+        np.testing.assert_allclose(visible, row_hand.visibility, atol=1e-6)  # 3 decimals in both files
     # COCO-WholeBody: 21 x (x, y, v) per side, valid flags matching the hands
     coco = json.loads((out / "coco_wholebody.json").read_text())
     assert len(coco["images"]) == N and coco["categories"][0]["name"] == "person"
@@ -80,9 +86,11 @@ def test_outputs_jsonl_csv_coco_and_annotated_video(pipeline, clip, frames, tmp_
     side = hand.handedness.replace("left", "lefthand").replace("right", "righthand")
     assert annotation[f"{side}_valid"] and len(annotation[f"{side}_kpts"]) == 63
     kpts = np.array(annotation[f"{side}_kpts"]).reshape(21, 3)
-    assert np.all(kpts[:, 2] == 2)
+    same_side = [h for h in record.hands if h.handedness == hand.handedness]
+    best = max(same_side, key=lambda h: h.presence)
+    np.testing.assert_array_equal(kpts[:, 2], np.where(best.visibility >= HandPose.VISIBLE_THRESHOLD, 2, 1))
     assert any(np.allclose(kpts[:, :2], h.keypoints_px, atol=0.01) for h in record.hands if h.handedness == hand.handedness)
-    # annotated video: same length, size and rate; the skeleton's colours at the joints
+    # annotated video: same length, size and rate; the skeleton's colours at the joints drawn as visible
     cap = cv2.VideoCapture(str(out / "annotated.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == N and cap.get(cv2.CAP_PROP_FPS) == pytest.approx(15.0)
     closer = 0
@@ -93,7 +101,7 @@ def test_outputs_jsonl_csv_coco_and_annotated_video(pipeline, clip, frames, tmp_
         for hand in records[index].hands:
             for j in (4, 8, 12, 16, 20):
                 x, y = np.round(hand.keypoints_px[j]).astype(int)
-                if 0 <= x < 320 and 0 <= y < 240:
+                if 0 <= x < 320 and 0 <= y < 240 and hand.visibility[j] >= HandPose.VISIBLE_THRESHOLD:
                     colour = np.array(JOINT_COLORS_RGB[j], float)
                     annotated = np.linalg.norm(bgr[y, x, ::-1] - colour)
                     source = np.linalg.norm(frames[index][y, x].astype(float) - colour)

@@ -25,6 +25,8 @@ ANGLES = (0.0, -20.0, 35.0)
 CAMERA = CameraIntrinsics.default_for(640, 480)
 #: boxes right of and above the frame's centre, and left of and below it
 BOXES = (np.array([[500.0, 60.0], [600.0, 170.0]]), np.array([[40.0, 330.0], [150.0, 460.0]]))
+#: two hands' per-joint visibility, distinct for every joint (a turn keeps the joint order)
+VISIBILITY = np.stack([np.linspace(0.0, 1.0, 21), np.linspace(0.9, 0.1, 21)]).astype(np.float32)
 
 
 def _z_turn(deg: float) -> np.ndarray:
@@ -43,7 +45,8 @@ def _turned_outputs(pose: np.ndarray, keypoints: np.ndarray, rotations: np.ndarr
             warp = similarity_about_centre(SIZE, np.deg2rad(a))
             kps.append(keypoints[n] @ warp[:, :2].T + warp[:, 2])
     presence = np.repeat(np.array([0.9, 0.2]), ensemble.count)
-    return ModelOutputs(poses.astype(np.float32), np.stack(kps).astype(np.float32), presence)
+    visibility = np.repeat(VISIBILITY, ensemble.count, axis=0)
+    return ModelOutputs(poses.astype(np.float32), np.stack(kps).astype(np.float32), presence, visibility)
 
 
 def test_combine_brings_the_turned_answers_back():
@@ -57,6 +60,8 @@ def test_combine_brings_the_turned_answers_back():
     np.testing.assert_allclose(out.pose_norm, pose, atol=1e-5)
     np.testing.assert_allclose(out.keypoints_crop_px, keypoints, atol=1e-3)
     np.testing.assert_allclose(out.presence, [0.9, 0.2], atol=1e-6)
+    np.testing.assert_allclose(out.visibility, VISIBILITY, atol=1e-6)
+    assert out.visibility.shape == (2, 21) and out.visibility.dtype == np.float32
     # the turned crop's own view frame matters: read in the plain crop's frame, a turned answer is off
     single = RollEnsemble((35.0,))
     turned = np.concatenate([single.view_rotations(b, CAMERA.K, SIZE) for b in bases])
@@ -82,6 +87,26 @@ def test_a_turned_crop_turns_its_view_frame_about_the_ray(mirrored):
         assert np.degrees(np.arccos(np.clip((np.trace(off) - 1) / 2, -1, 1))) < 3.0
 
 
+def test_combine_averages_each_joints_visibility_over_the_turned_copies():
+    """Hand n's joint j gets the mean of its A copies' visibility for joint j: rows n * A + a, not mixed
+    across hands or joints."""
+    ensemble = RollEnsemble(ANGLES)
+    rng = np.random.default_rng(3)
+    per_crop = rng.uniform(0.0, 1.0, size=(2 * ensemble.count, 21)).astype(np.float32)
+    outputs = ModelOutputs(np.zeros((6, 21, 3), np.float32), np.full((6, 21, 2), 64.0, np.float32),
+                           np.full(6, 0.5, np.float32), per_crop)
+    rotations = np.repeat(np.eye(3)[None], 6, axis=0)
+    out = ensemble.combine(outputs, rotations, SIZE)
+    for n in range(2):
+        for j in range(21):
+            assert out.visibility[n, j] == pytest.approx(np.mean(per_crop[3 * n : 3 * n + 3, j]), abs=1e-6)
+    assert np.all((out.visibility >= 0) & (out.visibility <= 1)) and out.visibility.dtype == np.float32
+    plain = RollEnsemble((0.0,)).combine(outputs, rotations, SIZE)
+    np.testing.assert_array_equal(plain.visibility, per_crop)  # one crop per hand: unchanged
+    with pytest.raises(InputError, match="one view rotation per output"):
+        ensemble.combine(replace(outputs, visibility=per_crop[:3]), rotations, SIZE)
+
+
 def test_turn_crops_and_view_rotations():
     ensemble = RollEnsemble((0.0, 90.0))
     crops = np.zeros((1, SIZE, SIZE, 3), np.uint8)
@@ -101,8 +126,8 @@ def test_turn_crops_and_view_rotations():
     with pytest.raises(InputError, match="roll angles"):
         RollEnsemble((0.0, 120.0))
     with pytest.raises(InputError, match="one view rotation per output"):
-        ensemble.combine(ModelOutputs(np.zeros((3, 21, 3)), np.zeros((3, 21, 2)), np.zeros(3)), np.ones((2, 3, 3)),
-                         SIZE)
+        ensemble.combine(ModelOutputs(np.zeros((3, 21, 3)), np.zeros((3, 21, 2)), np.zeros(3), np.zeros((3, 21))),
+                         np.ones((2, 3, 3)), SIZE)
 
 
 def _photo_crop(path):
@@ -155,12 +180,16 @@ def test_pipeline_with_an_ensemble():
     np.testing.assert_allclose(plain.joints_norm, from_view(out.pose_norm[0], view_rotation(base, camera.K)),
                                atol=1e-5)
     assert np.abs(plain.joints_norm - out.pose_norm[0]).max() > 1e-2  # the crop is off-axis: the frames differ
+    np.testing.assert_allclose(plain.visibility, out.visibility[0], atol=1e-5)  # the hand's crop's visibility
+    assert plain.visibility.shape == (21,) and plain.visibility.dtype == np.float32
     # three unturned copies average to the plain answer: the slots and the averaging line up
     with HandPosePipeline(replace(plain_cfg, roll_angles_deg=(0.0, 0.0, 0.0))) as pipeline:
         (same,) = pipeline(Frame(photo))
         assert pipeline.backend.max_batch == 3
+        copies = _run(pipeline.backend, [base.warp(photo)] * 3)
     np.testing.assert_allclose(same.joints_norm, plain.joints_norm, atol=1e-4)
     np.testing.assert_allclose(same.keypoints_px, plain.keypoints_px, atol=1e-2)
+    np.testing.assert_allclose(same.visibility, copies.visibility.mean(axis=0), atol=1e-5)
     # turned crops: the pipeline gives what the ensemble makes of the backend's answers
     ensemble = RollEnsemble((0.0, -20.0, 20.0))
     with HandPosePipeline(replace(plain_cfg, roll_angles_deg=ensemble.angles_deg)) as pipeline:
@@ -170,6 +199,7 @@ def test_pipeline_with_an_ensemble():
     assert ens.handedness == plain.handedness
     np.testing.assert_allclose(ens.joints_norm, expected.pose_norm[0], atol=1e-4)
     np.testing.assert_allclose(ens.keypoints_px, base.to_frame(expected.keypoints_crop_px[0]), atol=1e-2)
+    np.testing.assert_allclose(ens.visibility, expected.visibility[0], atol=1e-5)
     assert np.abs(ens.joints_norm - plain.joints_norm).max() > 1e-3  # the turned crops did count
     with pytest.raises(InputError, match="roll angles"):
         PipelineConfig(roll_angles_deg=(100.0,))

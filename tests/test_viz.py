@@ -7,15 +7,25 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from handpose import skeleton
 from handpose.calibration import CameraIntrinsics
 from handpose.errors import InputError
 from handpose.types import HandPose, StageTimings
-from handpose.viz.draw import JOINT_COLORS_RGB, annotate, draw_skeleton, timing_lines
+from handpose.viz.draw import (
+    FADED_JOINT_COLORS_RGB,
+    JOINT_COLORS_RGB,
+    annotate,
+    draw_hands,
+    draw_skeleton,
+    line_widths,
+    timing_lines,
+)
 from tests.hand_fixtures import open_hand_mm
 
 W, H = 320, 240
@@ -52,6 +62,55 @@ def test_skeleton_pixels_have_the_finger_colours():
         draw_skeleton(image, np.zeros((20, 2)))
     with pytest.raises(InputError, match="uint8"):
         draw_skeleton(image.astype(np.float32), hand.keypoints_px)
+
+
+def _saturation(pixel: np.ndarray) -> float:
+    """HSV saturation in [0, 1] of an RGB pixel."""
+    rgb = pixel.astype(float)
+    return 0.0 if rgb.max() == 0 else float((rgb.max() - rgb.min()) / rgb.max())
+
+
+def _distance_to_segments(points: np.ndarray, segments: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """(M,) distance in px of each point (M, 2) to the nearest of the segments (a, b)."""
+    best = np.full(len(points), np.inf)
+    for a, b in segments:
+        t = np.clip(((points - a) @ (b - a)) / max(float((b - a) @ (b - a)), 1e-9), 0.0, 1.0)
+        best = np.minimum(best, np.linalg.norm(points - (a + t[:, None] * (b - a)), axis=1))
+    return best
+
+
+def test_occluded_joints_are_drawn_faded_and_only_there():
+    image = np.full((H, W, 3), 40, np.uint8)
+    hand = projected_hand()
+    hidden = {8, 16}  # the index and ring tips
+    visibility = np.ones(21, np.float32)
+    visibility[sorted(hidden)] = 0.0
+    full = draw_skeleton(image, hand.keypoints_px)
+    np.testing.assert_array_equal(draw_skeleton(image, hand.keypoints_px, visibility=np.ones(21)), full)
+    np.testing.assert_array_equal(draw_skeleton(image, hand.keypoints_px, visibility=np.full(21, 0.5)), full)
+    faded = draw_skeleton(image, hand.keypoints_px, visibility=visibility)
+    changed = np.any(full != faded, axis=-1)
+    # only the hidden joints and the bones that touch them change
+    ys, xs = np.nonzero(changed)
+    segments = [(hand.keypoints_px[p], hand.keypoints_px[c]) for p, c in skeleton.BONES if {p, c} & hidden]
+    thickness, radius = line_widths(image.shape)
+    reach = max(radius + 1, (thickness + 2) / 2) + 2  # the outline's reach, plus antialiasing and rounding to px
+    assert _distance_to_segments(np.stack([xs, ys], 1).astype(float), segments).max() <= reach
+    for j, (x, y) in enumerate(np.round(hand.keypoints_px).astype(int)):
+        if j in hidden:  # still drawn, in the faded colour, much less saturated than in full
+            assert changed[y, x] and tuple(faded[y, x]) == FADED_JOINT_COLORS_RGB[j] != tuple(image[y, x])
+            assert _saturation(faded[y, x]) < 0.6 * _saturation(full[y, x])
+        else:
+            assert tuple(faded[y, x]) == JOINT_COLORS_RGB[j]
+    # the faded bone is there too: halfway along index DIP -> tip, lighter than the background, less saturated
+    mid = np.round((hand.keypoints_px[7] + hand.keypoints_px[8]) / 2).astype(int)
+    assert faded[mid[1], mid[0]].astype(int).sum() > image[mid[1], mid[0]].astype(int).sum()
+    assert _saturation(faded[mid[1], mid[0]]) < _saturation(full[mid[1], mid[0]])
+    # draw_hands reads HandPose.visibility
+    np.testing.assert_array_equal(draw_hands(image, [replace(hand, visibility=visibility)])[changed],
+                                  faded[changed])
+    with pytest.raises(InputError, match=r"visibility: shape \(21,\)"):
+        draw_skeleton(image, hand.keypoints_px, visibility=np.ones(20))
 
 
 def test_annotate_writes_label_and_latency_text():

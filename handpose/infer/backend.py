@@ -32,11 +32,14 @@ class ModelOutputs:
             each crop's view frame (``handpose.view_frame``) as the model gives it.
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) hand-presence probability in [0, 1].
+        visibility: (N, 21) probability in [0, 1] that each joint is visible in its crop (not
+            occluded, by the hand itself or anything else); joints in :data:`handpose.skeleton.JOINT_NAMES` order.
     """
 
     pose_norm: np.ndarray
     keypoints_crop_px: np.ndarray
     presence: np.ndarray
+    visibility: np.ndarray
 
 
 class Backend(Protocol):

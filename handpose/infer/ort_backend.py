@@ -59,16 +59,16 @@ class OrtBackend:
         self._pose = np.zeros((max_batch, NUM_JOINTS, 3), np.float32)
         self._keypoints = np.zeros((max_batch, NUM_JOINTS, 2), np.float32)
         self._presence = np.zeros((max_batch,), np.float32)
+        self._visibility = np.zeros((max_batch, NUM_JOINTS), np.float32)
+        arrays = (self._pose, self._keypoints, self._presence, self._visibility)
         self._bindings: dict[int, Any] = {}
         for n in range(1, max_batch + 1):
             binding = self.session.io_binding()
-            for name, array in zip(OUTPUT_NAMES, (self._pose, self._keypoints, self._presence)):
+            for name, array in zip(OUTPUT_NAMES, arrays, strict=True):
                 view = array[:n]
                 binding.bind_output(name, "cpu", 0, np.float32, list(view.shape), view.ctypes.data)
             self._bindings[n] = binding
-        self._outputs = {
-            n: ModelOutputs(self._pose[:n], self._keypoints[:n], self._presence[:n]) for n in range(1, max_batch + 1)
-        }
+        self._outputs = {n: ModelOutputs(*(array[:n] for array in arrays)) for n in range(1, max_batch + 1)}
 
     def run(self, images: np.ndarray) -> ModelOutputs:
         """Predict for float32 (N, 3, S, S) crops; the result is a view valid until the next call."""

@@ -108,12 +108,14 @@ class PipelineConfig:
 
 @dataclass(frozen=True)
 class _Prediction:
-    """The model's output for one hand, keypoints already in frame px; pose_norm (21, 3) float64."""
+    """The model's output for one hand, keypoints already in frame px; pose_norm (21, 3) float64;
+    visibility (21,) float32 in [0, 1]."""
 
     hand: TrackedHand
     presence: float
     keypoints_px: np.ndarray
     pose_norm: np.ndarray
+    visibility: np.ndarray
 
 
 @dataclass
@@ -180,7 +182,8 @@ class HandPosePipeline:
             for i, (hand, transform) in enumerate(zip(hands, transforms)):
                 keypoints_px = transform.to_frame(outputs.keypoints_crop_px[i])
                 found.append(_Prediction(hand, float(outputs.presence[i]), keypoints_px,
-                                         outputs.pose_norm[i].astype(np.float64)))
+                                         outputs.pose_norm[i].astype(np.float64),
+                                         outputs.visibility[i].astype(np.float32)))  # a copy: the buffer is reused
         t3 = time.perf_counter()
         kept = [p for p in found if self._keep(p, (width, height), now)]
         translations = [self._translation(p, camera, frame.depth_mm) for p in kept]
@@ -241,7 +244,8 @@ class HandPosePipeline:
         joints_cam = skeleton.denormalize(pose_norm, self.config.hand_size_mm, translation, is_left=left)
         return HandPose(handedness=prediction.hand.box.handedness, presence=prediction.presence,
                         keypoints_px=keypoints_px.astype(np.float32), joints_cam_mm=joints_cam.astype(np.float32),
-                        joints_norm=pose_norm.astype(np.float32), track_id=track_id)
+                        joints_norm=pose_norm.astype(np.float32), track_id=track_id,
+                        visibility=prediction.visibility)
 
     def _camera_for(self, width: int, height: int) -> CameraIntrinsics:
         if self._camera is None or self._camera.size != (width, height):

@@ -4,7 +4,8 @@ centre; the answers are brought back to one frame and averaged.
 The model predicts each crop's pose in that crop's view frame (:mod:`handpose.view_frame`), which
 turns with the crop; each answer goes back to the normalised camera frame through the view
 rotation of the crop it came from, and the answers are averaged there. The 2D joints go back
-through the inverse of each turn and are averaged in the unturned crop; presence is averaged.
+through the inverse of each turn and are averaged in the unturned crop; presence and each joint's
+visibility are averaged (a turn does not change the joint order).
 
 Batches are hand-major: row ``n * A + a`` holds hand ``n`` at angle ``a`` of ``A``.
 """
@@ -100,13 +101,18 @@ class RollEnsemble:
         the normalised camera frame."""
         if self.plain:  # the per-frame default: only the change of frame
             return ModelOutputs(from_view(outputs.pose_norm, rotations).astype(np.float32), outputs.keypoints_crop_px,
-                                outputs.presence)
-        n = len(rotations) // self.count
-        if len(rotations) % self.count or len(outputs.presence) != len(rotations):
+                                outputs.presence, outputs.visibility)
+        if len(rotations) % self.count or not len(outputs.presence) == len(outputs.visibility) == len(rotations):
             raise InputError(f"one view rotation per output, for hands x {self.count} angles, expected; got "
                              f"{len(rotations)} rotations and {len(outputs.presence)} outputs")
         return ModelOutputs(
             pose_norm=self.unturn_poses(outputs.pose_norm, rotations).astype(np.float32),
             keypoints_crop_px=self.unturn_keypoints(outputs.keypoints_crop_px, size).astype(np.float32),
-            presence=np.asarray(outputs.presence, np.float64).reshape(n, self.count).mean(axis=1).astype(np.float32),
+            presence=self.average(outputs.presence),
+            visibility=self.average(outputs.visibility),
         )
+
+    def average(self, values: np.ndarray) -> np.ndarray:
+        """Per-crop values (N * A, ...) -> (N, ...) float32, each hand's mean over its A turned crops."""
+        per_crop = np.asarray(values, np.float64)
+        return per_crop.reshape(-1, self.count, *per_crop.shape[1:]).mean(axis=1).astype(np.float32)

@@ -168,7 +168,8 @@ class TensorRTBackend:
         self._stream = torch.cuda.Stream()
         self._input = torch.zeros((b, 3, s, s), dtype=torch.float32, device=device)
         self._host_input = torch.zeros((b, 3, s, s), dtype=torch.float32).pin_memory()
-        shapes = {"pose_norm": (b, NUM_JOINTS, 3), "keypoints_crop_px": (b, NUM_JOINTS, 2), "presence": (b,)}
+        shapes = {"pose_norm": (b, NUM_JOINTS, 3), "keypoints_crop_px": (b, NUM_JOINTS, 2), "presence": (b,),
+                  "visibility": (b, NUM_JOINTS)}
         self._outputs = tuple(torch.zeros(shapes[name], dtype=torch.float32, device=device) for name in OUTPUT_NAMES)
         self._host_outputs = tuple(torch.zeros(shapes[name], dtype=torch.float32).pin_memory() for name in OUTPUT_NAMES)
         self.context.set_tensor_address(INPUT_NAME, self._input.data_ptr())
@@ -189,8 +190,8 @@ class TensorRTBackend:
             for host, device_out in zip(self._host_outputs, self._outputs):
                 host[:n].copy_(device_out[:n], non_blocking=True)
         self._stream.synchronize()
-        pose, keypoints, presence = (t[:n].numpy() for t in self._host_outputs)
-        return ModelOutputs(pose, keypoints, presence)
+        pose, keypoints, presence, visibility = (t[:n].numpy() for t in self._host_outputs)
+        return ModelOutputs(pose, keypoints, presence, visibility)
 
     def close(self) -> None:
         """Free the execution context and the engine (idempotent)."""

@@ -68,7 +68,7 @@ class TorchBackend:
         self._static_in = torch.zeros((b, 3, s, s), device=self.device, dtype=torch.float32)
         self._host_in = torch.zeros((b, 3, s, s), dtype=torch.float32).pin_memory()
         self._host_out = tuple(
-            torch.zeros(shape, dtype=torch.float32).pin_memory() for shape in ((b, 21, 3), (b, 21, 2), (b,))
+            torch.zeros(shape, dtype=torch.float32).pin_memory() for shape in ((b, 21, 3), (b, 21, 2), (b,), (b, 21))
         )
         self._static_out: dict[int, tuple[torch.Tensor, ...]] = {}
         with torch.cuda.stream(self._stream), torch.inference_mode():
@@ -94,8 +94,8 @@ class TorchBackend:
         n = check_images(images, self.input_size, self.max_batch)
         if self.device.type == "cpu":
             with torch.inference_mode():
-                pose, keypoints, presence = self.model(torch.from_numpy(images))
-            return ModelOutputs(pose.numpy(), keypoints.numpy(), presence.numpy())
+                pose, keypoints, presence, visibility = self.model(torch.from_numpy(images))
+            return ModelOutputs(pose.numpy(), keypoints.numpy(), presence.numpy(), visibility.numpy())
         return self._run_cuda(images, n)
 
     def _run_cuda(self, images: np.ndarray, n: int) -> ModelOutputs:
@@ -111,8 +111,8 @@ class TorchBackend:
             for host, device_out in zip(self._host_out, outputs):
                 host[:n].copy_(device_out, non_blocking=True)
         self._stream.synchronize()
-        pose, keypoints, presence = (t[:n].numpy() for t in self._host_out)
-        return ModelOutputs(pose, keypoints, presence)
+        pose, keypoints, presence, visibility = (t[:n].numpy() for t in self._host_out)
+        return ModelOutputs(pose, keypoints, presence, visibility)
 
     def close(self) -> None:
         self._graphs.clear()

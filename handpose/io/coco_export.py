@@ -2,12 +2,13 @@
 
 COCO-WholeBody (Jin et al., ECCV 2020) extends a COCO person annotation with 21-point hands
 in ``lefthand_kpts`` / ``righthand_kpts`` (flat ``[x, y, v] x 21``, the same joint order as
-ours, v = 2 for a labelled joint, all zeros when the hand is absent), ``*_valid`` flags and
-``*_box`` ``[x, y, w, h]``. Each frame is an image (``id`` = frame index, ``file_name`` =
-``<video stem>_<frame:06d>.jpg`` as if the frames were extracted). Hands of a frame are grouped
-into person annotations holding at most one left and one right hand (most confident first).
-Body, foot and face fields are present and empty so WholeBody loaders accept the file. Each
-annotation carries ``score`` (mean presence of its hands) because these are predictions.
+ours, all zeros when the hand is absent), ``*_valid`` flags and ``*_box`` ``[x, y, w, h]``. A
+joint's flag ``v`` follows COCO: 2 = labelled and visible (the model's visibility >=
+``HandPose.VISIBLE_THRESHOLD``), 1 = labelled but occluded. Each frame is an image (``id`` = frame
+index, ``file_name`` = ``<video stem>_<frame:06d>.jpg`` as if the frames were extracted). Hands of
+a frame are grouped into person annotations holding at most one left and one right hand (most
+confident first). Body, foot and face fields are present and empty so WholeBody loaders accept the
+file. Each annotation carries ``score`` (mean presence of its hands) because these are predictions.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def _hand_fields(hand: HandPose | None) -> tuple[list[float], list[float]]:
     if hand is None:
         return [0.0] * 63, [0.0] * 4
     kp = np.asarray(hand.keypoints_px, dtype=np.float64)
-    flat = np.concatenate([np.round(kp, 2), np.full((21, 1), 2.0)], axis=1).ravel().tolist()
+    flags = np.where(np.asarray(hand.visibility) >= HandPose.VISIBLE_THRESHOLD, 2.0, 1.0)[:, None]
+    flat = np.concatenate([np.round(kp, 2), flags], axis=1).ravel().tolist()
     lo, hi = kp.min(axis=0), kp.max(axis=0)
     return flat, [round(float(v), 2) for v in (lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])]
 

@@ -3,7 +3,8 @@
 Columns: ``frame, timestamp_s, hand, handedness, presence``, then for each joint ``<name>`` in
 :data:`handpose.skeleton.JOINT_NAMES` order: ``<name>_u_px, <name>_v_px`` (image px),
 ``<name>_x_mm, <name>_y_mm, <name>_z_mm`` (camera frame), ``<name>_x_norm, ...`` (normalised
-pose). ``hand`` numbers the hands of a frame from 0. Frames without hands have no row.
+pose); last ``<name>_visible`` for each joint (probability in [0, 1] that it is visible, not
+occluded). ``hand`` numbers the hands of a frame from 0. Frames without hands have no row.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from handpose.atomic import atomic_path
-from handpose.io.frame_record import DECIMALS, FrameRecord
+from handpose.io.frame_record import DECIMALS, VISIBILITY_DECIMALS, FrameRecord
 from handpose.skeleton import JOINT_NAMES
 
 _COORDS = (("keypoints_px", ("u_px", "v_px")), ("joints_cam_mm", ("x_mm", "y_mm", "z_mm")),
@@ -21,7 +22,7 @@ _COORDS = (("keypoints_px", ("u_px", "v_px")), ("joints_cam_mm", ("x_mm", "y_mm"
 
 HEADER: tuple[str, ...] = ("frame", "timestamp_s", "hand", "handedness", "presence") + tuple(
     f"{name}_{axis}" for _, axes in _COORDS for name in JOINT_NAMES for axis in axes
-)
+) + tuple(f"{name}_visible" for name in JOINT_NAMES)
 
 
 def write_csv(path: str | Path, records: Iterable[FrameRecord]) -> int:
@@ -37,6 +38,7 @@ def write_csv(path: str | Path, records: Iterable[FrameRecord]) -> int:
                 for key, axes in _COORDS:
                     values = getattr(hand, key)
                     row.extend(round(float(values[j, a]), DECIMALS[key]) for j in range(21) for a in range(len(axes)))
+                row.extend(round(float(v), VISIBILITY_DECIMALS) for v in hand.visibility)
                 writer.writerow(row)
                 rows += 1
     return rows

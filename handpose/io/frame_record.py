@@ -6,10 +6,13 @@ JSON form of a record (one line of a ``.jsonl`` file)::
      "hands": [{"handedness": "right", "presence": 0.97,
                 "keypoints_px": [[u, v] x 21],        # image px, x right / y down
                 "joints_cam_mm": [[x, y, z] x 21],    # camera frame, mm
-                "joints_norm": [[x, y, z] x 21]}]}    # normalised pose (handpose.skeleton)
+                "joints_norm": [[x, y, z] x 21],      # normalised pose (handpose.skeleton)
+                "visibility": [p x 21]}]}             # probability each joint is visible
 
-Numbers are rounded to :data:`DECIMALS` places, well below the model's error, so the files stay
-small and a record read back and written again gives the same bytes.
+Numbers are rounded to :data:`DECIMALS` places (visibility to :data:`VISIBILITY_DECIMALS`), well
+below the model's error, so the files stay small and a record read back and written again gives the
+same bytes. A hand without ``visibility`` (files written before it existed) reads back with every
+joint visible.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from handpose.types import HandPose
 
 #: decimal places kept for each array of a hand
 DECIMALS = {"keypoints_px": 2, "joints_cam_mm": 2, "joints_norm": 4}
+#: decimal places kept for each joint's visibility probability
+VISIBILITY_DECIMALS = 3
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class FrameRecord:
                     "handedness": hand.handedness,
                     "presence": round(float(hand.presence), 4),
                     **{key: np.round(np.asarray(getattr(hand, key), np.float64), d).tolist() for key, d in DECIMALS.items()},
+                    "visibility": np.round(np.asarray(hand.visibility, np.float64), VISIBILITY_DECIMALS).tolist(),
                 }
                 for hand in self.hands
             ],
@@ -75,5 +81,10 @@ def _hand_from_dict(doc: dict[str, Any]) -> HandPose:
             raise ValueError(f"{key} of shape {shape} expected, got {arrays[key].shape}")
     if doc["handedness"] not in ("left", "right"):
         raise ValueError(f"handedness 'left' or 'right' expected, got {doc['handedness']!r}")
+    visibility = np.asarray(doc.get("visibility", [1.0] * 21), dtype=np.float32)
+    if visibility.shape != (21,):
+        raise ValueError(f"visibility of shape (21,) expected, got {visibility.shape}")
+    if not np.all((visibility >= 0.0) & (visibility <= 1.0)):
+        raise ValueError("visibility: probabilities in [0, 1] expected")
     return HandPose(handedness=doc["handedness"], presence=float(doc["presence"]), keypoints_px=arrays["keypoints_px"],
-                    joints_cam_mm=arrays["joints_cam_mm"], joints_norm=arrays["joints_norm"])
+                    joints_cam_mm=arrays["joints_cam_mm"], joints_norm=arrays["joints_norm"], visibility=visibility)

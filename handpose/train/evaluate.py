@@ -136,12 +136,13 @@ def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor
     out = model.infer(images)
     rotations = np.concatenate([ensemble.view_rotations(s.crop, s.intrinsics, size) for s in samples])
     combined = ensemble.combine(ModelOutputs(out.pose_norm.numpy(), out.keypoints_crop_px.numpy(),
-                                             out.presence.numpy()), rotations, size)
+                                             out.presence.numpy(), out.visibility.numpy()), rotations, size)
     return ModelOutput(
         pose_norm=torch.from_numpy(combined.pose_norm),
         keypoints_crop_px=torch.as_tensor(combined.keypoints_crop_px),
         presence=torch.as_tensor(combined.presence),
         pose_norm_image_vae=torch.from_numpy(ensemble.unturn_poses(out.pose_norm_image_vae.numpy(), rotations)),
+        visibility=torch.as_tensor(combined.visibility),
     )
 
 

@@ -3,8 +3,10 @@
 Every function takes and returns (H, W, 3) uint8 **RGB** images (convert to BGR only at a
 cv2 writer/display edge). Colours come from :mod:`handpose.skeleton` so the 2D overlay, the 3D
 views and the README figures agree: each bone and joint has its finger's colour, the wrist is
-white. Functions draw in place when given ``in_place=True`` (the live path reuses one buffer per
-frame) and on a copy otherwise.
+white. A joint the model sees as occluded (visibility below ``HandPose.VISIBLE_THRESHOLD``), and
+each bone that touches one, is drawn faded: its colour at :data:`FADE_OPACITY` over grey, thinner,
+without the dark outline, under the visible ones. Functions draw in place when given
+``in_place=True`` (the live path reuses one buffer per frame) and on a copy otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ TEXT_COLOR_RGB: Final = (255, 255, 255)
 JOINT_COLORS_RGB: Final[tuple[tuple[int, int, int], ...]] = (WRIST_COLOR_RGB,) + tuple(
     skeleton.bone_color_rgb(j) for j in range(1, skeleton.NUM_JOINTS)
 )
+#: opacity of an occluded joint's colour over :data:`FADE_GREY_RGB`
+FADE_OPACITY: Final = 0.35
+FADE_GREY_RGB: Final = (150, 150, 150)
+
+
+def _faded(colour_rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    r, g, b = (round(FADE_OPACITY * c + (1.0 - FADE_OPACITY) * grey) for c, grey in zip(colour_rgb, FADE_GREY_RGB))
+    return r, g, b
+
+
+#: colour of each joint (21,) when it is occluded: its ``JOINT_COLORS_RGB`` faded towards grey.
+FADED_JOINT_COLORS_RGB: Final[tuple[tuple[int, int, int], ...]] = tuple(_faded(c) for c in JOINT_COLORS_RGB)
 
 
 def _prepare(image_rgb: np.ndarray, in_place: bool) -> np.ndarray:
@@ -57,6 +71,7 @@ def draw_skeleton(
     *,
     thickness: int | None = None,
     radius: int | None = None,
+    visibility: np.ndarray | None = None,
     in_place: bool = False,
 ) -> np.ndarray:
     """Draw one 21-joint hand skeleton.
@@ -66,11 +81,14 @@ def draw_skeleton(
         keypoints_px: (21, 2) joints in image px (x right, y down), our joint order.
         thickness: bone thickness in px (default scaled to the image size).
         radius: joint dot radius in px (default scaled to the image size).
+        visibility: (21,) probability in [0, 1] that each joint is visible; joints below
+            ``HandPose.VISIBLE_THRESHOLD`` and the bones that touch them are drawn faded. None = all visible.
         in_place: draw into ``image_rgb`` itself instead of a copy.
 
     Returns:
-        The (H, W, 3) uint8 RGB image with the skeleton; joint ``j`` is a filled dot of
-        ``JOINT_COLORS_RGB[j]`` centred on ``keypoints_px[j]``.
+        The (H, W, 3) uint8 RGB image with the skeleton; a visible joint ``j`` is a filled dot of
+        ``JOINT_COLORS_RGB[j]`` centred on ``keypoints_px[j]``, an occluded one a smaller dot of
+        ``FADED_JOINT_COLORS_RGB[j]`` without outline.
     """
     out = _prepare(image_rgb, in_place)
     points = np.asarray(keypoints_px, dtype=np.float64)
@@ -78,17 +96,32 @@ def draw_skeleton(
         raise InputError(f"keypoints_px: shape (21, 2) expected, got {points.shape}")
     if not np.all(np.isfinite(points)):
         raise InputError("keypoints_px contain NaN or inf")
+    if visibility is None:
+        seen = [True] * skeleton.NUM_JOINTS
+    else:
+        if np.shape(visibility) != (skeleton.NUM_JOINTS,):
+            raise InputError(f"visibility: shape (21,) expected, got {np.shape(visibility)}")
+        seen = [bool(v >= HandPose.VISIBLE_THRESHOLD) for v in visibility]
     default_thickness, default_radius = line_widths(out.shape)
     thickness = default_thickness if thickness is None else thickness
     radius = default_radius if radius is None else radius
     pts = [(int(round(x)), int(round(y))) for x, y in points]
+    for parent, child in skeleton.BONES:  # faded bones first: the visible ones are drawn over them
+        if not (seen[parent] and seen[child]):
+            cv2.line(out, pts[parent], pts[child], FADED_JOINT_COLORS_RGB[child], max(1, thickness - 1), cv2.LINE_AA)
     for parent, child in skeleton.BONES:
-        cv2.line(out, pts[parent], pts[child], OUTLINE_COLOR_RGB, thickness + 2, cv2.LINE_AA)
+        if seen[parent] and seen[child]:
+            cv2.line(out, pts[parent], pts[child], OUTLINE_COLOR_RGB, thickness + 2, cv2.LINE_AA)
     for parent, child in skeleton.BONES:
-        cv2.line(out, pts[parent], pts[child], JOINT_COLORS_RGB[child], thickness, cv2.LINE_AA)
+        if seen[parent] and seen[child]:
+            cv2.line(out, pts[parent], pts[child], JOINT_COLORS_RGB[child], thickness, cv2.LINE_AA)
     for j, p in enumerate(pts):
-        cv2.circle(out, p, radius + 1, OUTLINE_COLOR_RGB, -1, cv2.LINE_AA)
-        cv2.circle(out, p, radius, JOINT_COLORS_RGB[j], -1, cv2.LINE_AA)
+        if not seen[j]:
+            cv2.circle(out, p, max(1, radius - 1), FADED_JOINT_COLORS_RGB[j], -1, cv2.LINE_AA)
+    for j, p in enumerate(pts):
+        if seen[j]:
+            cv2.circle(out, p, radius + 1, OUTLINE_COLOR_RGB, -1, cv2.LINE_AA)
+            cv2.circle(out, p, radius, JOINT_COLORS_RGB[j], -1, cv2.LINE_AA)
     return out
 
 
@@ -118,13 +151,14 @@ def draw_label(
 
 
 def draw_hands(image_rgb: np.ndarray, hands: Sequence[HandPose], *, in_place: bool = False) -> np.ndarray:
-    """Draw every hand's skeleton and a "Left 0.97" / "Right 0.88" label (handedness, presence).
+    """Draw every hand's skeleton (occluded joints faded, from ``HandPose.visibility``) and a
+    "Left 0.97" / "Right 0.88" label (handedness, presence).
 
     The label sits above the hand's bounding box. ``image_rgb`` is (H, W, 3) uint8 RGB.
     """
     out = _prepare(image_rgb, in_place)
     for hand in hands:
-        draw_skeleton(out, hand.keypoints_px, in_place=True)
+        draw_skeleton(out, hand.keypoints_px, visibility=hand.visibility, in_place=True)
         x0, y0 = np.min(hand.keypoints_px, axis=0)
         text = f"{hand.handedness.capitalize()} {hand.presence:.2f}"
         draw_label(out, text, (int(x0), int(y0) - round(8 * size_factor(out.shape))), LABEL_COLOR_RGB[hand.handedness],
