@@ -1,8 +1,13 @@
 """Make a trained run the default model: copy its weights to ``models/``, evaluate them on a
 held-out set and record sha256, training and evaluation in ``models/MANIFEST.json``. The
-evaluation is recorded over all joints and over the visible joints only (RHD's protocol, DESIGN.md §4).
+evaluation is recorded over all joints and over the visible joints only (RHD's protocol, DESIGN.md §4);
+with ``--convention mediapipe`` also against the held-out labels moved onto MediaPipe's points (what
+such a model outputs); with ``--real-eval-data`` on teacher-labelled real photos
+(``handpose.train.real_eval``), whose sources and licences are recorded too.
 
     python -m apps.publish_model --run runs/default --eval-data shards:data/synth_test --command "..."
+    python -m apps.publish_model --run runs/real --eval-data shards:data/synth_test --convention mediapipe \
+        --real-eval-data shards:data/real/val --real-sets sign_digits webcam_hands ... --command "..."
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ import json
 import shutil
 from pathlib import Path
 
+from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints
+from handpose.data.real_sets import SOURCES
 from handpose.data.sources import open_dataset
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model, read_checkpoint
 from handpose.model.manifest import record
 from handpose.train.evaluate import evaluate, write_report
+from handpose.train.metrics import PoseMetrics
+from handpose.train.real_eval import evaluate_real
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,6 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--report", type=Path, default=Path("docs/eval_default"))
     p.add_argument("--command", default="", help="the training command, for the record")
     p.add_argument("--data-description", default="", help="what the training data were")
+    p.add_argument("--convention", choices=["rig", "mediapipe"], default="rig",
+                   help="the points the model was trained to output (apps.train --convention)")
+    p.add_argument("--real-eval-data", default=None, help="teacher-labelled real validation photos (data spec)")
+    p.add_argument("--real-sets", nargs="*", default=[], choices=sorted(SOURCES),
+                   help="the real sets trained on, whose sources and licences go into the manifest")
     a = p.parse_args(argv)
     source = a.run / "model.pt"
     model = load_model(source)
@@ -36,20 +50,28 @@ def main(argv: list[str] | None = None) -> None:
     visible = evaluate(model, held_out, a.eval_data, visible_only=True)
     write_report(report, a.report)
     print(f"all joints:\n{report.summary()}\nvisible joints only (RHD protocol):\n{visible.summary()}")
+    extra: dict[str, object] = {}
+    if a.convention == "mediapipe":
+        moved = MediaPipePoints(held_out, KeypointOffsets.load(DEFAULT_OFFSETS_FILE))
+        for key, only in (("aligned_mediapipe_points_visible_joints", True), ("aligned_mediapipe_points", False)):
+            r = evaluate(model, moved, a.eval_data, visible_only=only)
+            extra[key] = numbers(r.aligned)
+            print(f"{key}:\n{r.summary()}")
+    if a.real_eval_data:
+        real = evaluate_real(model, open_dataset(a.real_eval_data, "test", model.config.input_size), a.real_eval_data)
+        extra["real_validation"] = real.to_json()
+        print(real.summary())
     tmp = a.out.with_name(f".{a.out.name}.part")
     shutil.copyfile(source, tmp)
     tmp.replace(a.out)
-
-    def numbers(m):  # type: ignore[no-untyped-def]
-        return {"epe_mean_mm": round(m.epe_mean_mm, 2), "epe_median_mm": round(m.epe_median_mm, 2),
-                "auc_0_50": round(m.auc_0_50, 4), "auc_20_50_published": round(m.auc_20_50_published, 4),
-                "auc_20_50_exact": round(m.auc_20_50_exact, 4), "pa_mpjpe_mm": round(m.pa_mpjpe_mm, 2)}
 
     entry = record(a.out, {
         "model_config": model.config.to_dict(),
         "training": {
             "command": a.command,
             "data": a.data_description,
+            "label_convention": a.convention,
+            "real_data": {name: SOURCES[name] for name in a.real_sets},
             "train_config": meta.get("train_config"),
             "steps": meta.get("steps"),
             # each stage logs seconds since it started: the last record of each stage is its wall time
@@ -63,9 +85,17 @@ def main(argv: list[str] | None = None) -> None:
             "aligned_visible_joints": numbers(visible.aligned),
             "image_vae_decoder_visible_joints": numbers(visible.image_vae),
             "keypoints_2d_px": round(report.keypoints_2d_px, 2), "presence_accuracy": round(report.presence_accuracy, 4),
+            **extra,
         },
     })
     print(f"wrote {a.out} (sha256 {entry['sha256'][:16]}..., {entry['bytes'] / 1e6:.1f} MB) and models/MANIFEST.json")
+
+
+def numbers(m: PoseMetrics) -> dict[str, float]:
+    """The manifest's summary of one path's metrics."""
+    return {"epe_mean_mm": round(m.epe_mean_mm, 2), "epe_median_mm": round(m.epe_median_mm, 2),
+            "auc_0_50": round(m.auc_0_50, 4), "auc_20_50_published": round(m.auc_20_50_published, 4),
+            "auc_20_50_exact": round(m.auc_20_50_exact, 4), "pa_mpjpe_mm": round(m.pa_mpjpe_mm, 2)}
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Train the cross-modal variational alignment model.
 
     python -m apps.train --data shards:data/synth_train --eval-data shards:data/synth_test --out runs/default
+    python -m apps.train --data shards:data/synth_mix shards:data/real/train --data-weights 0.5 0.5 \
+        --convention mediapipe --real-eval-data shards:data/real/val ...   # renders + teacher-labelled photos
     python -m apps.train ... --resume                      # continue an interrupted run
     torchrun --nproc_per_node=2 -m apps.train ...          # DistributedDataParallel (gloo on CPU)
 
@@ -17,11 +19,14 @@ import torch
 
 from handpose.config import ModelConfig
 from handpose.data.augment import AugmentConfig
+from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints
+from handpose.data.mixture import Mixture
 from handpose.data.sources import open_dataset
 from handpose.model import build_model
 from handpose.model.checkpoint import warm_start
 from handpose.model.losses import LossWeights
 from handpose.train.evaluate import evaluate
+from handpose.train.real_eval import evaluate_real
 from handpose.train.trainer import TrainConfig, Trainer, init_distributed
 
 #: --init-part names -> weight-name prefixes
@@ -31,7 +36,16 @@ INIT_PARTS = {"all": "", "pose_vae": "pose_vae.", "backbone": "image_vae.encoder
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="synthetic:0", help="image data spec (handpose.data.sources)")
+    p.add_argument("--data", nargs="+", default=["synthetic:0"],
+                   help="image data specs (handpose.data.sources); several are mixed by --data-weights")
+    p.add_argument("--data-weights", type=float, nargs="+", default=None,
+                   help="share of each --data in the batches (default: in proportion to their sizes)")
+    p.add_argument("--convention", choices=["rig", "mediapipe"], default="rig",
+                   help="what the exact labels mark: the rig's joint centres, or moved onto MediaPipe's "
+                        "points by --offsets (handpose.data.convention), as teacher labels are")
+    p.add_argument("--offsets", type=Path, default=DEFAULT_OFFSETS_FILE, help="keypoint offsets JSON")
+    p.add_argument("--real-eval-data", default=None,
+                   help="teacher-labelled real photos evaluated every --eval-every steps (handpose.train.real_eval)")
     p.add_argument("--pose-data", default="poses:0", help="pose data spec for the pose-VAE stage")
     p.add_argument("--eval-data", default=None, help="data spec evaluated every --eval-every steps")
     p.add_argument("--eval-count", type=int, default=512, help="samples of --eval-data used per evaluation")
@@ -47,6 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     m.add_argument("--input-size", type=int, choices=[128, 256], default=128)
     m.add_argument("--latent", type=int, default=32)
     m.add_argument("--alignment", choices=["translator", "direct"], default="translator")
+    m.add_argument("--keypoint-decode", choices=["global", "local"], default="global",
+                   help="2D keypoints from the whole heatmap or the window around its peak")
     t = p.add_argument_group("training")
     t.add_argument("--schedule", choices=["staged", "joint"], default="staged")
     t.add_argument("--pose-steps", type=int, default=2000)
@@ -56,6 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--beta", type=float, default=LossWeights.beta)
     t.add_argument("--align-kl", type=float, default=LossWeights.align_kl)
+    t.add_argument("--teacher-3d", type=float, default=LossWeights.teacher_3d,
+                   help="weight of the rotation-invariant 3D term against a teacher's shape (real photos)")
+    t.add_argument("--visibility", type=float, default=LossWeights.visibility, help="weight of the visibility term")
     t.add_argument("--recon", choices=["squared", "euclidean"], default=LossWeights.recon,
                    help="pose reconstruction loss: sum of squared errors, or sum of joint distances (as EPE)")
     t.add_argument("--eval-every", type=int, default=1000)
@@ -66,6 +85,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--augment", action="store_true",
                    help="re-view each image sample when drawn: roll, zoom, shift, colour, noise "
                         "(handpose.data.augment)")
+    t.add_argument("--zoom", type=float, nargs=2, default=AugmentConfig.zoom, metavar=("MIN", "MAX"),
+                   help="augmentation zoom range (> 1: tighter, the hand cut off at the edges)")
+    t.add_argument("--low-res", type=float, default=0.0,
+                   help="chance that an augmented crop is shrunk to a 16-48 px hand and enlarged back")
+    t.add_argument("--blur", type=float, default=0.0, help="chance that an augmented crop is blurred")
     return p.parse_args(argv)
 
 
@@ -76,25 +100,49 @@ def main(argv: list[str] | None = None) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     model_cfg = ModelConfig(backbone=a.backbone, input_size=a.input_size, latent_dim=a.latent,
-                            alignment=a.alignment)
+                            alignment=a.alignment, keypoint_decode=a.keypoint_decode)
+    augment = AugmentConfig(zoom=tuple(a.zoom), low_res_prob=a.low_res, blur_prob=a.blur) if a.augment else None
     cfg = TrainConfig(schedule=a.schedule, pose_steps=a.pose_steps, image_steps=a.image_steps,
                       finetune_steps=a.finetune_steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
                       eval_every=a.eval_every, checkpoint_every=a.checkpoint_every, num_workers=a.workers,
-                      losses=LossWeights(beta=a.beta, align_kl=a.align_kl, recon=a.recon),
-                      augment=AugmentConfig() if a.augment else None)
+                      losses=LossWeights(beta=a.beta, align_kl=a.align_kl, recon=a.recon,
+                                         teacher_3d=a.teacher_3d, visibility=a.visibility),
+                      augment=augment)
     torch.manual_seed(a.seed)
-    data = open_dataset(a.data, "train", a.input_size)
+    parts = [open_dataset(spec, "train", a.input_size) for spec in a.data]
+    if a.convention == "mediapipe":
+        offsets = KeypointOffsets.load(a.offsets)
+        parts = [MediaPipePoints(part, offsets) for part in parts]
+    if a.data_weights is not None and len(a.data_weights) != len(parts):
+        raise SystemExit(f"train: one --data-weights value per --data expected, got {len(a.data_weights)} "
+                         f"for {len(parts)}")
+    data = parts[0] if len(parts) == 1 else Mixture(parts, a.data_weights or [len(x) for x in parts])
     pose_data = open_dataset(a.pose_data, "train", a.input_size) if a.pose_data else None
     evaluate_fn = None
-    if a.eval_data:
-        eval_set = open_dataset(a.eval_data, "test", a.input_size)
-        subset = [eval_set[i] for i in range(min(a.eval_count, len(eval_set)))]
+    if a.eval_data or a.real_eval_data:
+        subset, real_subset = [], []
+        if a.eval_data:
+            eval_set = open_dataset(a.eval_data, "test", a.input_size)
+            if a.convention == "mediapipe":
+                eval_set = MediaPipePoints(eval_set, KeypointOffsets.load(a.offsets))
+            subset = [eval_set[i] for i in range(min(a.eval_count, len(eval_set)))]
+        if a.real_eval_data:
+            real_set = open_dataset(a.real_eval_data, "test", a.input_size)
+            real_subset = [real_set[i] for i in range(len(real_set))]
 
         def evaluate_fn(model, step):  # type: ignore[no-untyped-def]
-            r = evaluate(model, subset, a.eval_data)
-            logging.info("step %d\n%s", step, r.summary())
-            return {"eval_epe_aligned": r.aligned.epe_mean_mm, "eval_epe_image_vae": r.image_vae.epe_mean_mm,
-                    "eval_auc20_50": r.aligned.auc_20_50_published, "eval_kp2d_px": r.keypoints_2d_px}
+            numbers: dict[str, float] = {}
+            if subset:
+                r = evaluate(model, subset, a.eval_data)
+                logging.info("step %d\n%s", step, r.summary())
+                numbers.update(eval_epe_aligned=r.aligned.epe_mean_mm, eval_epe_image_vae=r.image_vae.epe_mean_mm,
+                               eval_auc20_50=r.aligned.auc_20_50_published, eval_kp2d_px=r.keypoints_2d_px)
+            if real_subset:
+                real = evaluate_real(model, real_subset, a.real_eval_data)
+                logging.info("step %d\n%s", step, real.summary())
+                numbers.update(real_kp=real.kp_error_mean, real_spread=real.spread_ratio, real_pa_mm=real.pa_mpjpe_mm,
+                               real_pa_image_vae_mm=real.pa_mpjpe_image_vae_mm)
+            return numbers
 
     model = build_model(model_cfg)
     if a.init_from:

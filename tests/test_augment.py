@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -71,13 +73,41 @@ def test_negative_and_outside_joints():
     out = augment(negative, np.random.default_rng(0))
     assert not out.present and out.keypoints_crop_px is None
     # zoomed in 3x about the centre, the fingertips leave the crop and stop counting as visible
-    close = augment(sample, np.random.default_rng(0), AugmentConfig(zoom=(3.0, 3.0), max_shift=0.0))
+    zoom_in = AugmentConfig(zoom=(3.0, 3.0), max_shift=0.0)
+    close = augment(dataclasses.replace(sample, visible=np.ones(21, bool)), np.random.default_rng(0), zoom_in)
     outside = np.any((close.keypoints_crop_px < -0.5) | (close.keypoints_crop_px > SIZE - 0.5), axis=1)
     assert outside.any()
     np.testing.assert_array_equal(close.visible, ~outside)
+    # a source that does not label visibility (a real photo) stays unlabelled
+    assert augment(sample, np.random.default_rng(0), zoom_in).visible is None
     with pytest.raises(InputError, match="pose-only"):
         augment(HandSample(joints_cam_mm=sample.joints_cam_mm), np.random.default_rng(0))
     with pytest.raises(InputError, match="crop transform and intrinsics"):
         augment(HandSample(joints_cam_mm=sample.joints_cam_mm, crop_rgb=sample.crop_rgb), np.random.default_rng(0))
     with pytest.raises(InputError, match="zoom"):
         AugmentConfig(zoom=(1.2, 1.1))
+
+
+def test_low_resolution_and_blur():
+    """Shrunk until the hand spans 16-24 px and enlarged back, the crop loses its fine detail but
+    keeps its size, its labels and its mean colour; with both chances at 0 nothing changes."""
+    sample = _sample(3, False, (0.0, 0.0))
+    rng = np.random.default_rng(1)
+    crop = rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+    sample = dataclasses.replace(sample, crop_rgb=crop)
+    still = AugmentConfig(max_roll_deg=0, zoom=(1, 1), max_shift=0, max_gain=0, max_contrast=0, max_brightness=0,
+                          max_noise=0)
+    same = augment(sample, np.random.default_rng(2), still)
+    np.testing.assert_array_equal(same.crop_rgb, crop)
+    low = augment(sample, np.random.default_rng(2),
+                  dataclasses.replace(still, low_res_prob=1.0, low_res_hand_px=(16.0, 24.0)))
+    assert low.crop_rgb.shape == crop.shape
+    np.testing.assert_array_equal(low.keypoints_crop_px, same.keypoints_crop_px)
+    assert np.abs(np.diff(low.crop_rgb.astype(float), axis=1)).mean() < 0.3 * np.abs(np.diff(crop.astype(float),
+                                                                                             axis=1)).mean()
+    assert abs(low.crop_rgb.mean() - crop.mean()) < 3.0
+    blurred = augment(sample, np.random.default_rng(2), dataclasses.replace(still, blur_prob=1.0))
+    assert np.abs(np.diff(blurred.crop_rgb.astype(float), axis=1)).mean() < np.abs(np.diff(crop.astype(float),
+                                                                                         axis=1)).mean()
+    with pytest.raises(InputError, match="probabilities"):
+        AugmentConfig(low_res_prob=1.5)

@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -33,7 +34,8 @@ def test_output_shapes(backbone, size):
 @pytest.mark.parametrize("alignment", ["translator", "direct"])
 def test_gradients_reach_every_parameter(alignment):
     model = build_model(ModelConfig(alignment=alignment)).train()
-    batch = collate(toy_samples(4))
+    # with visibility labelled (as renders have it), so the visibility head learns too
+    batch = collate([replace(s, visible=np.arange(21) % 4 > 0) for s in toy_samples(4)])
     terms = compute_losses(model, batch, "joint", step=10_000, weights=LossWeights())
     terms.total.backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()

@@ -24,6 +24,12 @@ class HandBatch:
         images: (N, 3, S, S) float32 RGB in [0, 1], or None for pose-only data.
         keypoints_crop_px: (N, 21, 2) float32 2D joints in crop px, or None.
         visible: (N, 21) bool per-joint visibility.
+        exact_3d: (N,) bool, ``pose_norm`` is an exact label (False: a teacher-labelled real photo,
+            whose ``pose_norm`` is zeros and not used). None means all True.
+        teacher_pose: (N, 21, 3) float32 the teacher's normalised 3D shape, in its own orientation
+            (zeros where a sample has none), or None when no sample has one.
+        has_teacher: (N,) bool, ``teacher_pose`` holds a shape.
+        visible_known: (N,) bool, the source labelled visibility (renders do; real photos do not).
     """
 
     pose_norm: torch.Tensor
@@ -31,6 +37,10 @@ class HandBatch:
     images: torch.Tensor | None = None
     keypoints_crop_px: torch.Tensor | None = None
     visible: torch.Tensor | None = None
+    exact_3d: torch.Tensor | None = None
+    teacher_pose: torch.Tensor | None = None
+    has_teacher: torch.Tensor | None = None
+    visible_known: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.pose_norm.shape[0])
@@ -54,9 +64,15 @@ def collate(samples: Sequence[HandSample]) -> HandBatch:
         raise InputError("collate: at least one sample expected, got none")
     present = np.array([s.present for s in samples], dtype=bool)
     poses = np.zeros((len(samples), NUM_JOINTS, 3), np.float32)
+    teacher = np.zeros((len(samples), NUM_JOINTS, 3), np.float32)
     for i, s in enumerate(samples):
-        if s.present:
+        if s.present and s.exact_3d:
             poses[i] = s.joints_view_norm
+        if s.present and s.world_mm is not None:
+            teacher[i] = s.teacher_norm
+    exact = np.array([s.exact_3d for s in samples], dtype=bool)
+    has_teacher = np.array([s.present and s.world_mm is not None for s in samples], dtype=bool)
+    known = np.array([s.visible is not None for s in samples], dtype=bool)
     with_images = all(s.crop_rgb is not None for s in samples)
     images = kp = vis = None
     if with_images:
@@ -66,4 +82,6 @@ def collate(samples: Sequence[HandSample]) -> HandBatch:
             for s in samples
         ]).astype(np.float32))
         vis = torch.from_numpy(np.stack([s.visibility for s in samples]).astype(bool))
-    return HandBatch(torch.from_numpy(poses), torch.from_numpy(present), images, kp, vis)
+    return HandBatch(torch.from_numpy(poses), torch.from_numpy(present), images, kp, vis, torch.from_numpy(exact),
+                     torch.from_numpy(teacher) if has_teacher.any() else None, torch.from_numpy(has_teacher),
+                     torch.from_numpy(known))

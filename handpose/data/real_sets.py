@@ -44,6 +44,27 @@ VIDEO_NAME: Final = "asl_hand.25fps.mp4"
 _IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png"})
 
 
+#: where each set comes from and under which licence, for the manifest of a model trained on it
+SOURCES: Final[dict[str, dict[str, str]]] = {
+    "sign_digits": {"licence": "Apache-2.0", "source": "github.com/ardamavi/Sign-Language-Digits-Dataset "
+                    "@4b09433ef9d5c60602e8805bb54b8aa2428527f8"},
+    "webcam_hands": {"licence": "Apache-2.0", "source": "github.com/SubhiH/HandsDataset "
+                     "@73228cb5ba6a8d454663aa9873157862b69a1c4c (hand boxes cut out, resized)"},
+    "asl_video": {"licence": "Apache-2.0", "source": "github.com/tensorflow/tfjs-models "
+                  "@18a73420e555a3c1948209ebfa807c7086c7ff0c, asl_hand.25fps.mp4"},
+    "gestures_phone": {"licence": "CC BY 4.0", "source": "github.com/dwivedi1997/Hand-Gesture-YOLOv8 "
+                       "@fd632313b9d74d869f57b11a8b0bb249cbc537ae",
+                       "attribution": "Hand Gesture Recognition dataset, provided by a Roboflow user "
+                       "(lebanese-university-grkoz), https://universe.roboflow.com/lebanese-university-grkoz/"
+                       "hand-gesture-recognition-y5827, CC BY 4.0; images resized by the exporter, used here "
+                       "for 2D labels only"},
+    "asl_letters": {"licence": "Public Domain", "source": "github.com/tianyi0216/ASL_539_Project "
+                    "@1337046d60268f53e0a6acaee6e397e4998bb9b3 (American Sign Language Letters, David Lee)"},
+    "photos": {"licence": "Apache-2.0 (google/mediapipe gesture test data @9d88077) and MIT "
+               "(geopavlakos/hamer example_data @3a01849)", "source": "real_hand_photos"},
+}
+
+
 @dataclass(frozen=True)
 class RealImage:
     """One real image and where it belongs.

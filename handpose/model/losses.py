@@ -7,6 +7,13 @@ over latent dimensions; both are averaged over the samples that show a hand. The
 error in units of the crop side, helped by a cross-entropy from each keypoint heatmap to a Gaussian
 around its joint (which trains the heatmaps much faster than the soft-argmax alone); presence is a
 binary cross-entropy over all samples.
+
+Two domains: exact labels (renders, public datasets) train every term; teacher-labelled real photos
+(``HandBatch.exact_3d`` False) train the 2D terms, presence and the KL to the prior, and their 3D
+shape through :func:`rotation_aligned_error` against the teacher's shape (MediaPipe's world
+landmarks: their rotation is not trusted, their shape is), down-weighted by ``teacher_3d``, on both
+the aligned path and the image VAE's own decoder. Visibility is a per-joint binary cross-entropy
+where the source labels it (renders).
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ class LossWeights:
         keypoints_2d: 2D keypoint L1 (crop-side units).
         heatmap: keypoint-heatmap cross-entropy to a Gaussian around each joint (nats per joint).
         presence: hand-presence cross-entropy.
+        teacher_3d: rotation-invariant error to a teacher's 3D shape (real photos), per joint
+            distance summed like "euclidean".
+        visibility: per-joint visibility cross-entropy (mean over joints).
         recon: how every pose reconstruction is scored: "squared" (sum of squared errors) or
             "euclidean" (sum of the joints' distances), see :func:`recon_error`.
     """
@@ -51,6 +61,8 @@ class LossWeights:
     keypoints_2d: float = 20.0
     heatmap: float = 1.0
     presence: float = 1.0
+    teacher_3d: float = 0.3
+    visibility: float = 0.5
     recon: Recon = "squared"
 
     def __post_init__(self) -> None:
@@ -77,6 +89,8 @@ class LossTerms:
     keypoints_2d: torch.Tensor
     heatmap: torch.Tensor
     presence: torch.Tensor
+    teacher_3d: torch.Tensor
+    visibility: torch.Tensor
 
     def floats(self) -> dict[str, float]:
         """Plain numbers for logging."""
@@ -98,6 +112,20 @@ def recon_error(pred: torch.Tensor, target: torch.Tensor, kind: Recon) -> torch.
     return ((diff**2).sum(dim=-1) + 1e-8).sqrt().sum(dim=1)
 
 
+def rotation_aligned_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per sample, (N, 21, 3) x2 -> (N,): the sum of joint distances between ``pred`` and
+    ``target`` after both are centred and ``target`` is turned onto ``pred`` by its best rotation
+    (Kabsch, reflections excluded; the rotation carries no gradient, so only ``pred`` learns)."""
+    pc = pred - pred.mean(dim=1, keepdim=True)
+    tc = target - target.mean(dim=1, keepdim=True)
+    with torch.no_grad():
+        u, _, vh = torch.linalg.svd(tc.transpose(1, 2) @ pc)  # tc @ (u vh) ~ pc
+        flip = torch.ones_like(u[:, 0])
+        flip[:, 2] = torch.sign(torch.det(u @ vh))
+        rotation = (u * flip.unsqueeze(1)) @ vh
+    return (((pc - tc @ rotation) ** 2).sum(dim=-1) + 1e-8).sqrt().sum(dim=1)
+
+
 def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, weights: LossWeights) -> LossTerms:
     """Losses of one training step.
 
@@ -109,13 +137,15 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
     beta = weights.beta_at(step)
     y = batch.pose_norm
     mask = batch.present.float()
+    exact = mask if batch.exact_3d is None else mask * batch.exact_3d.float()
     zero = y.new_zeros(())
     pose_recon = pose_kl = image_recon = image_kl = align_kl = align_recon = kp_loss = hm_loss = pres_loss = zero
+    teacher_loss = vis_loss = zero
 
     if stage in ("pose", "joint"):
         q_phi = model.pose_vae.encode(y)
-        pose_recon = _masked_mean(recon_error(model.pose_vae.decoder(q_phi.sample()), y, weights.recon), mask)
-        pose_kl = _masked_mean(q_phi.kl_standard(), mask)
+        pose_recon = _masked_mean(recon_error(model.pose_vae.decoder(q_phi.sample()), y, weights.recon), exact)
+        pose_kl = _masked_mean(q_phi.kl_standard(), exact)
 
     if stage in ("image", "joint"):
         if batch.images is None or batch.keypoints_crop_px is None:
@@ -127,11 +157,21 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
             q_phi_target = model.pose_vae.encode(y)
         enc = model.image_vae.encoder(batch.images)
         w = enc.posterior.sample()
-        image_recon = _masked_mean(recon_error(model.image_vae.decoder(w), y, weights.recon), mask)
+        image_pose = model.image_vae.decoder(w)
+        image_recon = _masked_mean(recon_error(image_pose, y, weights.recon), exact)
         image_kl = _masked_mean(enc.posterior.kl_standard(), mask)
         r = model.alignment(w, enc.posterior)
-        align_kl = _masked_mean(r.kl(q_phi_target), mask)
-        align_recon = _masked_mean(recon_error(model.pose_vae.decoder(r.sample()), y, weights.recon), mask)
+        align_kl = _masked_mean(r.kl(q_phi_target), exact)
+        aligned_pose = model.pose_vae.decoder(r.sample())
+        align_recon = _masked_mean(recon_error(aligned_pose, y, weights.recon), exact)
+        if batch.teacher_pose is not None and batch.has_teacher is not None:
+            taught = batch.has_teacher.float() * mask
+            teacher_loss = _masked_mean(rotation_aligned_error(aligned_pose, batch.teacher_pose)
+                                        + rotation_aligned_error(image_pose, batch.teacher_pose), taught)
+        if batch.visible is not None and batch.visible_known is not None:
+            per_joint = F.binary_cross_entropy_with_logits(enc.visibility_logit, batch.visible.float(),
+                                                           reduction="none").mean(-1)
+            vis_loss = _masked_mean(per_joint, mask * batch.visible_known.float())
         size = float(model.config.input_size)
         kp_err = (enc.keypoints_crop_px - batch.keypoints_crop_px).abs().sum(-1).mean(-1) / size
         kp_loss = _masked_mean(kp_err, mask)
@@ -144,6 +184,7 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
         + weights.image_recon * image_recon + beta * image_kl
         + weights.align_kl * align_kl + weights.align_recon * align_recon
         + weights.keypoints_2d * kp_loss + weights.heatmap * hm_loss + weights.presence * pres_loss
+        + weights.teacher_3d * teacher_loss + weights.visibility * vis_loss
     )
     return LossTerms(total, pose_recon, pose_kl, image_recon, image_kl, align_kl, align_recon, kp_loss, hm_loss,
-                     pres_loss)
+                     pres_loss, teacher_loss, vis_loss)

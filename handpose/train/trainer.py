@@ -120,7 +120,7 @@ class TrainConfig:
         values["losses"] = LossWeights(**values.get("losses", {}))
         if values.get("augment") is not None:
             augment = dict(values["augment"])
-            values["augment"] = AugmentConfig(**{**augment, "zoom": tuple(augment.get("zoom", AugmentConfig.zoom))})
+            values["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in augment.items()})
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 

@@ -1,0 +1,93 @@
+"""Checkpoints side by side on real and synthetic hands: one table, one JSON.
+
+    python -m apps.compare_models --checkpoints PREVIOUS.pt models/handpose_default.pt \
+        --real shards:data/real/val --synthetic shards:data/synth_test --out docs/model_comparison.json
+
+For each checkpoint:
+
+* real validation photos (``handpose.train.real_eval``): 2D error against the teacher in units of
+  the hand's box side, PCK at 0.1 / 0.2, spread ratio, PA-MPJPE against MediaPipe's world
+  landmarks for the aligned path and the image VAE's own decoder; with each 2D decoding
+  (``--decodings``), as a checkpoint can be read either way;
+* the synthetic held-out set under the papers' protocol (``handpose.train.evaluate``), visible
+  joints and all joints, with its labels as the renderer makes them (the rig's joint centres) and
+  moved onto MediaPipe's points (``handpose.data.convention``), the points a model trained with
+  ``--convention mediapipe`` gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+from handpose.atomic import write_text_atomic
+from handpose.data.convention import KeypointOffsets, MediaPipePoints
+from handpose.data.sources import open_dataset
+from handpose.infer.roll_ensemble import RollEnsemble
+from handpose.model.checkpoint import load_model
+from handpose.train.evaluate import evaluate
+from handpose.train.real_eval import evaluate_real
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoints", type=Path, nargs="+", required=True)
+    p.add_argument("--real", default="shards:data/real/val", help="teacher-labelled real photos (data spec)")
+    p.add_argument("--synthetic", default="shards:data/synth_test", help="held-out renders (data spec)")
+    p.add_argument("--decodings", nargs="+", choices=["global", "local"], default=["global", "local"])
+    p.add_argument("--out", type=Path, required=True, help="JSON report")
+    a = p.parse_args(argv)
+    real = open_dataset(a.real, "test")
+    synth = open_dataset(a.synthetic, "test")
+    synth_mp = MediaPipePoints(synth, KeypointOffsets.load())
+    plain = RollEnsemble((0.0,))
+    report: dict[str, dict[str, object]] = {}
+    for checkpoint in a.checkpoints:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an older checkpoint without the visibility head
+            model = load_model(checkpoint)
+        row: dict[str, object] = {"keypoint_decode": model.config.keypoint_decode}
+        heads = model.image_vae.encoder.keypoints
+        for decode in a.decodings:
+            heads.decode = decode
+            row[f"real_{decode}"] = evaluate_real(model, real, a.real).to_json()
+        heads.decode = model.config.keypoint_decode
+        for name, data in (("rig_points", synth), ("mediapipe_points", synth_mp)):
+            for visible_only in (True, False):
+                r = evaluate(model, data, a.synthetic, visible_only=visible_only, ensemble=plain).to_json()
+                key = f"synthetic_{name}_{'visible' if visible_only else 'all'}_joints"
+                row[key] = {k: r[k] for k in ("aligned", "image_vae", "keypoints_2d_px", "presence_accuracy")}
+        report[str(checkpoint)] = row
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(a.out, json.dumps({"real": a.real, "synthetic": a.synthetic, "checkpoints": report},
+                                        indent=1) + "\n")
+    print_table(report)
+    print(f"wrote {a.out}")
+
+
+def print_table(report: dict[str, dict[str, object]]) -> None:
+    """The headline numbers of each checkpoint, one row each."""
+    head = (f"{'checkpoint':<34}{'decode':>7}{'2D/box':>8}{'median':>8}{'PCK.1':>7}{'PCK.2':>7}{'spread':>8}"
+            f"{'PA mm':>7}{'PA vae':>8}{'AUC vis':>9}{'EPE vis':>9}{'AUC all':>9}{'AUC MP':>8}")
+    print(head)
+    for name, row in report.items():
+        for decode in ("global", "local"):
+            r = row.get(f"real_{decode}")
+            if not isinstance(r, dict):
+                continue
+            syn = {k: row[f"synthetic_{k}"] for k in ("rig_points_visible_joints", "rig_points_all_joints",
+                                                       "mediapipe_points_visible_joints")}
+            aligned = {k: v["aligned"] for k, v in syn.items()}  # type: ignore[index]
+            print(f"{name[-34:]:<34}{decode:>7}{r['kp_error_mean']:>8.4f}{r['kp_error_median']:>8.4f}"
+                  f"{r['pck_10']:>7.3f}{r['pck_20']:>7.3f}{r['spread_ratio']:>8.3f}{r['pa_mpjpe_mm']:>7.2f}"
+                  f"{r['pa_mpjpe_image_vae_mm']:>8.2f}"
+                  f"{aligned['rig_points_visible_joints']['auc_20_50_published']:>9.3f}"
+                  f"{aligned['rig_points_visible_joints']['epe_mean_mm']:>9.2f}"
+                  f"{aligned['rig_points_all_joints']['auc_20_50_published']:>9.3f}"
+                  f"{aligned['mediapipe_points_visible_joints']['auc_20_50_published']:>8.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Evaluate a model on teacher-labelled real photos (``apps.pseudo_label``'s validation split).
+
+The labels are MediaPipe's, so these numbers say how close the model comes to the teacher, on
+the teacher's own crops (cut around its landmarks, as the pipeline cuts a tracked hand):
+
+* 2D: the distance of each keypoint from the teacher's landmark in units of the hand's box side
+  (the larger extent of the teacher's landmarks), mean, median and per joint; PCK at 0.1 and 0.2
+  of the box side;
+* spread ratio: the mean distance of the predicted keypoints from their centroid over the same
+  for the teacher's, median over hands; < 1 means the skeleton comes out too small;
+* 3D: PA-MPJPE (similarity Procrustes) in mm against MediaPipe's world landmarks, for the aligned
+  path and the image VAE's own decoder (hands with world landmarks only: not the stretched sets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from handpose import skeleton
+from handpose.data.batch import collate
+from handpose.data.pseudo_label import hand_side_px
+from handpose.data.sample import HandSample
+from handpose.errors import InputError
+from handpose.model.hand_model import HandModel
+from handpose.train.metrics import procrustes_align
+
+
+@dataclass(frozen=True)
+class RealReport:
+    """A model against the teacher on real photos.
+
+    Attributes:
+        dataset: a name for the data.
+        hands: hands evaluated; hands_3d: those with the teacher's world landmarks.
+        kp_error_mean, kp_error_median: 2D error in units of the hand's box side.
+        kp_error_per_joint: (21,) mean 2D error per joint, same unit.
+        pck_10, pck_20: fraction of keypoints within 0.1 / 0.2 of the box side.
+        spread_ratio: median over hands of predicted / teacher keypoint spread.
+        pa_mpjpe_mm, pa_mpjpe_median_mm: aligned path vs the teacher's world landmarks.
+        pa_mpjpe_image_vae_mm: the image VAE's own decoder, same measure (mean).
+    """
+
+    dataset: str
+    hands: int
+    hands_3d: int
+    kp_error_mean: float
+    kp_error_median: float
+    kp_error_per_joint: tuple[float, ...]
+    pck_10: float
+    pck_20: float
+    spread_ratio: float
+    pa_mpjpe_mm: float
+    pa_mpjpe_median_mm: float
+    pa_mpjpe_image_vae_mm: float
+
+    def to_json(self) -> dict[str, object]:
+        d = asdict(self)
+        d["kp_error_per_joint"] = {n: round(v, 4) for n, v in zip(skeleton.JOINT_NAMES, self.kp_error_per_joint)}
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
+
+    def summary(self) -> str:
+        return (f"{self.dataset}: {self.hands} hands, 2D {self.kp_error_mean:.4f} of the box (median "
+                f"{self.kp_error_median:.4f}), PCK@0.1 {self.pck_10:.3f}, @0.2 {self.pck_20:.3f}, spread "
+                f"{self.spread_ratio:.3f}; PA-MPJPE vs world landmarks {self.pa_mpjpe_mm:.2f} mm (median "
+                f"{self.pa_mpjpe_median_mm:.2f}), image-VAE decoder {self.pa_mpjpe_image_vae_mm:.2f} mm "
+                f"({self.hands_3d} hands)")
+
+
+def spread(keypoints: np.ndarray) -> np.ndarray:
+    """Mean distance of keypoints (..., 21, 2) from their centroid: (...)."""
+    return np.linalg.norm(keypoints - keypoints.mean(axis=-2, keepdims=True), axis=-1).mean(axis=-1)
+
+
+def evaluate_real(model: HandModel, dataset: Sequence[HandSample], name: str, batch_size: int = 64) -> RealReport:
+    """Score ``model`` against the teacher labels of ``dataset`` (samples with crops and 2D
+    keypoints; see the module docstring)."""
+    model.eval()
+    kp_pred: list[np.ndarray] = []
+    kp_gt: list[np.ndarray] = []
+    pa: list[float] = []
+    pa_vae: list[float] = []
+    for start in range(0, len(dataset), batch_size):
+        samples = [s for s in (dataset[i] for i in range(start, min(start + batch_size, len(dataset)))) if s.present]
+        if not samples:
+            continue
+        batch = collate(samples)
+        if batch.images is None or any(s.keypoints_crop_px is None for s in samples):
+            raise InputError(f"dataset {name!r}: real-photo evaluation needs crops with 2D keypoints")
+        with torch.no_grad():
+            out = model.infer(batch.images)
+        kp_pred.append(out.keypoints_crop_px.numpy().astype(np.float64))
+        kp_gt.append(np.stack([np.asarray(s.keypoints_crop_px) for s in samples]).astype(np.float64))
+        for i, s in enumerate(samples):
+            if s.world_mm is None:
+                continue
+            world = skeleton.mirror(s.world_mm) if s.is_left else np.asarray(s.world_mm, np.float64)
+            bone = float(skeleton.bone_length(world))
+            for pose, acc in ((out.pose_norm[i], pa), (out.pose_norm_image_vae[i], pa_vae)):
+                pred = pose.numpy().astype(np.float64)[None] * bone
+                acc.append(float(np.linalg.norm(procrustes_align(pred, world[None])[0] - world, axis=-1).mean()))
+    if not kp_gt:
+        raise InputError(f"dataset {name!r} has no hands")
+    pred, gt = np.concatenate(kp_pred), np.concatenate(kp_gt)
+    side = np.array([hand_side_px(g) for g in gt])
+    err = np.linalg.norm(pred - gt, axis=-1) / side[:, None]  # (N, 21)
+    nan = float("nan")
+    return RealReport(
+        dataset=name, hands=len(gt), hands_3d=len(pa),
+        kp_error_mean=float(err.mean()), kp_error_median=float(np.median(err)),
+        kp_error_per_joint=tuple(float(v) for v in err.mean(axis=0)),
+        pck_10=float((err <= 0.1).mean()), pck_20=float((err <= 0.2).mean()),
+        spread_ratio=float(np.median(spread(pred) / spread(gt))),
+        pa_mpjpe_mm=float(np.mean(pa)) if pa else nan, pa_mpjpe_median_mm=float(np.median(pa)) if pa else nan,
+        pa_mpjpe_image_vae_mm=float(np.mean(pa_vae)) if pa_vae else nan,
+    )

@@ -1,0 +1,105 @@
+"""Training on two domains: the mixture's proportions, the rotation-invariant teacher term, which
+samples each loss term reads, and the real-photo evaluation's known answers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from handpose import skeleton
+from handpose.config import ModelConfig
+from handpose.data.batch import collate, images_to_tensor
+from handpose.data.mixture import Mixture
+from handpose.errors import InputError
+from handpose.model import build_model
+from handpose.model.losses import LossWeights, compute_losses, rotation_aligned_error
+from handpose.train.real_eval import evaluate_real, spread
+from tests.hand_fixtures import toy_samples
+
+
+def _teacher(sample, world_mm=None):  # noqa: ANN001, ANN202
+    """``sample`` as a teacher-labelled real photo: no exact 3D, the shape ``world_mm``, no visibility."""
+    world = sample.joints_cam_mm - sample.joints_cam_mm.mean(0) if world_mm is None else world_mm
+    return replace(sample, joints_cam_mm=np.full((21, 3), np.nan, np.float32), exact_3d=False,
+                   world_mm=np.asarray(world, np.float32), visible=None)
+
+
+def test_mixture_draws_each_part_in_its_share():
+    a, b = toy_samples(3, seed=1), toy_samples(40, seed=2)
+    mix = Mixture([a, b], [0.75, 0.25], length=1000)
+    assert len(mix) == 1000
+    first = [mix[i] is a[i % 3] for i in range(750)]
+    assert all(first) and mix[750] is b[0] and mix[999] is b[249 % 40]
+    with pytest.raises(InputError, match="one weight per dataset"):
+        Mixture([a, b], [1.0])
+    with pytest.raises(InputError, match="positive weights"):
+        Mixture([a, []], [1.0, 1.0])
+
+
+def test_rotation_aligned_error_ignores_rotation_and_translation_not_shape():
+    pose = torch.randn(5, 21, 3, dtype=torch.float64)
+    turns = torch.tensor(Rotation.random(5, random_state=1).as_matrix())
+    moved = pose @ turns + torch.tensor([0.3, -2.0, 1.0], dtype=torch.float64)
+    floor = 21 * 1e-4  # the square root's floor, 1e-8 under it, per joint
+    assert rotation_aligned_error(pose, moved).abs().max() < floor + 1e-6
+    mirrored = moved * torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64)  # a reflection is not a rotation
+    assert rotation_aligned_error(pose, mirrored).min() > 1.0
+    bent = moved.clone()
+    bent[:, 8, 0] += 0.5  # one joint off by 0.5: 20/21 of it at that joint, 1/21 at each other one once centred,
+    err = rotation_aligned_error(pose, bent)  # 0.95 in all unturned; the least-squares turn spreads it a little
+    assert (err > 0.5).all() and (err < 1.5).all()
+
+
+def test_each_term_reads_only_the_samples_that_label_it():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig())
+    exact = [replace(s, visible=np.arange(21) % 3 > 0) for s in toy_samples(4, seed=5)]
+    real = [_teacher(s) for s in toy_samples(4, seed=6)]
+    weights = LossWeights(beta_warmup_steps=0)
+    only_exact = compute_losses(model, collate(exact), "image", 0, weights)
+    assert only_exact.teacher_3d == 0 and only_exact.visibility > 0
+    only_real = compute_losses(model, collate(real), "image", 0, weights)
+    assert only_real.teacher_3d > 0 and only_real.visibility == 0
+    assert only_real.image_recon == 0 and only_real.align_kl == 0 and only_real.align_recon == 0
+    assert only_real.keypoints_2d > 0 and only_real.heatmap > 0  # 2D is learnt from the teacher
+    # the teacher term does not care how the teacher's shape is turned
+    turn = Rotation.from_euler("xyz", [30, -50, 80], degrees=True).as_matrix()
+    turned = [_teacher(s, (s.joints_cam_mm - s.joints_cam_mm.mean(0)) @ turn.T) for s in toy_samples(4, seed=6)]
+    torch.manual_seed(1)
+    a = compute_losses(model.eval(), collate(real), "image", 0, weights).teacher_3d
+    torch.manual_seed(1)
+    b = compute_losses(model.eval(), collate(turned), "image", 0, weights).teacher_3d
+    assert float(a) == pytest.approx(float(b), rel=1e-4)
+
+
+def test_real_evaluation_known_answers():
+    """Labelled with the model's own answers (2D keypoints, and its pose at a 17 mm bone as the
+    teacher's shape, turned), a model scores 0 error, PCK 1 and spread 1; its 2D shrunk about the
+    centroid by 10% gives an error and a spread of 1/0.9."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig()).eval()
+    samples = toy_samples(6, seed=7)
+    with torch.no_grad():
+        out = model.infer(images_to_tensor(np.stack([s.crop_rgb for s in samples])))
+    turn = Rotation.from_euler("z", 40, degrees=True).as_matrix()
+    own = []
+    for i, s in enumerate(samples):
+        shape = out.pose_norm[i].numpy().astype(np.float64) * 17.0
+        world = skeleton.mirror(shape) if s.is_left else shape
+        own.append(replace(_teacher(s, world @ turn.T), keypoints_crop_px=out.keypoints_crop_px[i].numpy()))
+    report = evaluate_real(model, own, "own answers", batch_size=4)
+    assert report.hands == 6 and report.hands_3d == 6
+    assert report.kp_error_mean < 1e-6 and report.pck_10 == 1.0 and report.spread_ratio == pytest.approx(1.0)
+    assert report.pa_mpjpe_mm < 1e-3 and report.pa_mpjpe_image_vae_mm > report.pa_mpjpe_mm
+    grown = []
+    for s in own:
+        kp = s.keypoints_crop_px
+        centre = kp.mean(0)
+        grown.append(replace(s, keypoints_crop_px=(centre + (kp - centre) / 0.9).astype(np.float32)))
+    shrunk = evaluate_real(model, grown, "grown labels")
+    assert shrunk.spread_ratio == pytest.approx(0.9, abs=1e-3) and shrunk.kp_error_mean > 0.01
+    assert spread(np.zeros((2, 21, 2))).tolist() == [0.0, 0.0]
