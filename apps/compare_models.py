@@ -8,7 +8,8 @@ For each checkpoint:
 * real validation photos (``handpose.train.real_eval``): 2D error against the teacher in units of
   the hand's box side, PCK at 0.1 / 0.2, spread ratio, PA-MPJPE against MediaPipe's world
   landmarks for the aligned path and the image VAE's own decoder; with each 2D decoding
-  (``--decodings``), as a checkpoint can be read either way;
+  (``--decodings``), as a checkpoint can be read either way; and per real set (``--labels``: the
+  labeller's log, which names each validation hand's set), for the checkpoint's own decoding;
 * the synthetic held-out set under the papers' protocol (``handpose.train.evaluate``), visible
   joints and all joints, with its labels as the renderer makes them (the rig's joint centres) and
   moved onto MediaPipe's points (``handpose.data.convention``), the points a model trained with
@@ -37,9 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--real", default="shards:data/real/val", help="teacher-labelled real photos (data spec)")
     p.add_argument("--synthetic", default="shards:data/synth_test", help="held-out renders (data spec)")
     p.add_argument("--decodings", nargs="+", choices=["global", "local"], default=["global", "local"])
+    p.add_argument("--labels", type=Path, default=Path("data/real/labels.jsonl"),
+                   help="apps.pseudo_label's log, for the numbers per real set (skipped when absent)")
     p.add_argument("--out", type=Path, required=True, help="JSON report")
     a = p.parse_args(argv)
     real = open_dataset(a.real, "test")
+    by_set = val_sets(a.labels) if a.labels.is_file() else {}
     synth = open_dataset(a.synthetic, "test")
     synth_mp = MediaPipePoints(synth, KeypointOffsets.load())
     plain = RollEnsemble((0.0,))
@@ -54,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
             heads.decode = decode
             row[f"real_{decode}"] = evaluate_real(model, real, a.real).to_json()
         heads.decode = model.config.keypoint_decode
+        for set_name, indices in by_set.items():
+            row[f"real_{set_name}"] = evaluate_real(model, [real[i] for i in indices], set_name).to_json()
         for name, data in (("rig_points", synth), ("mediapipe_points", synth_mp)):
             for visible_only in (True, False):
                 r = evaluate(model, data, a.synthetic, visible_only=visible_only, ensemble=plain).to_json()
@@ -65,6 +71,16 @@ def main(argv: list[str] | None = None) -> None:
                                         indent=1) + "\n")
     print_table(report)
     print(f"wrote {a.out}")
+
+
+def val_sets(labels: Path) -> dict[str, list[int]]:
+    """{set name: indices of its hands in the validation shards}, from the labeller's log."""
+    out: dict[str, list[int]] = {}
+    for line in labels.read_text().splitlines():
+        entry = json.loads(line)
+        if entry["split"] == "val":
+            out.setdefault(entry["set"], []).extend(h["split_index"] for h in entry["hands"] if "split_index" in h)
+    return out
 
 
 def print_table(report: dict[str, dict[str, object]]) -> None:
@@ -87,6 +103,10 @@ def print_table(report: dict[str, dict[str, object]]) -> None:
                   f"{aligned['rig_points_visible_joints']['epe_mean_mm']:>9.2f}"
                   f"{aligned['rig_points_all_joints']['auc_20_50_published']:>9.3f}"
                   f"{aligned['mediapipe_points_visible_joints']['auc_20_50_published']:>8.3f}")
+        for key, r in row.items():
+            if key.startswith("real_") and key not in ("real_global", "real_local") and isinstance(r, dict):
+                print(f"{'':<34}{key[5:]:>16}: {r['hands']} hands, 2D {r['kp_error_mean']:.4f}, spread "
+                      f"{r['spread_ratio']:.3f}, PA {r['pa_mpjpe_mm']:.2f} mm (image VAE {r['pa_mpjpe_image_vae_mm']:.2f})")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""Every console script in setup.py starts and answers --help; handpose-export writes an ONNX file
+with a dynamic batch that agrees with torch."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = re.findall(r'"(handpose-[a-z-]+)=([\w.]+):main"', (REPO / "setup.py").read_text())
+
+
+def test_setup_lists_the_scripts():
+    assert len(SCRIPTS) >= 8 and ("handpose-export", "apps.export") in SCRIPTS
+
+
+@pytest.mark.parametrize("name,module", SCRIPTS, ids=[s[0] for s in SCRIPTS])
+def test_script_answers_help(name, module):
+    installed = Path(sys.executable).parent / name
+    command = [str(installed)] if installed.is_file() else [sys.executable, "-m", module]
+    done = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage:" in done.stdout
+
+
+def test_export_writes_a_dynamic_batch_graph_that_matches_torch(tmp_path):
+    import onnxruntime as ort
+    import torch
+
+    from apps.export import main
+    from handpose.model.checkpoint import load_default_model
+
+    main(["--out", str(tmp_path / "m.onnx")])
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    model = load_default_model()
+    for n in (1, 5):
+        images = torch.rand(n, 3, 128, 128, generator=torch.Generator().manual_seed(n))
+        with torch.no_grad():
+            expected = [t.numpy() for t in model(images)]
+        got = session.run(None, {"images": images.numpy()})
+        assert [g.shape[0] for g in got] == [n] * 4
+        for e, g in zip(expected, got):
+            np.testing.assert_allclose(g, e, atol=1e-4)
+    with pytest.raises(SystemExit, match="does not exist"):
+        main(["--out", str(tmp_path / "missing" / "m.onnx")])
