@@ -80,3 +80,24 @@ def test_labels_name_the_actual_hand_on_rendered_frames(detector):
             assert box.handedness == nearest.side
             checked += 1
     assert checked >= 6
+
+
+def test_native_logs_are_silenced_unless_verbose(tmp_path):
+    """MediaPipe's C++ log lines do not reach the console of a process that uses the detector, but
+    the process's own stderr does; HANDPOSE_VERBOSE=1 lets them through."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from handpose.detect.detector import HandDetector\n"
+            "print('before', file=sys.stderr)\n"
+            "with HandDetector(mode='image') as d:\n"
+            "    d.detect(np.zeros((64, 64, 3), np.uint8)); d.detect(np.zeros((64, 64, 3), np.uint8))\n"
+            "print('after', file=sys.stderr)\n")
+    env = {k: v for k, v in os.environ.items() if k != "HANDPOSE_VERBOSE"}
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr.split() == ["before", "after"], quiet.stderr
+    loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**env, "HANDPOSE_VERBOSE": "1"})
+    assert loud.returncode == 0 and "LiteRT" in loud.stderr and len(loud.stderr.splitlines()) > 4

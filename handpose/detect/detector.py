@@ -13,10 +13,20 @@ timestamps, which :meth:`HandDetector.detect` enforces), ``"image"`` for unrelat
 
 Keypoints are in frame pixels, OpenCV convention (the centre of pixel (i, j) at (i, j));
 MediaPipe's normalised landmark x maps to ``x * width - 0.5``.
+
+MediaPipe's native libraries write log lines straight to the process's stderr (``INFO: [...]
+LiteRT ...`` when a landmarker is made or closed, ``W0000 ...`` on its first frame). Those moments
+run with file descriptor 2 pointed at ``/dev/null`` (:func:`native_logs_silenced`), so the apps'
+consoles show only their own output; set ``HANDPOSE_VERBOSE=1`` to see them. Anything another
+thread writes to stderr in those few milliseconds is lost too.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, Literal
 
@@ -32,6 +42,25 @@ DetectorMode = Literal["video", "image"]
 DEFAULT_MODEL_PATH: Final = Path(__file__).resolve().parents[2] / "models" / "hand_landmarker.task"
 
 _SWAP: Final[dict[Handedness, Handedness]] = {"left": "right", "right": "left"}
+
+
+@contextmanager
+def native_logs_silenced() -> Iterator[None]:
+    """Point file descriptor 2 (stderr) at /dev/null for the block, unless ``HANDPOSE_VERBOSE`` is set;
+    Python's own ``sys.stderr`` buffer is flushed first, so nothing already written is lost."""
+    if os.environ.get("HANDPOSE_VERBOSE"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def appears_left(handedness: Handedness, mirrored_input: bool) -> bool:
@@ -95,8 +124,10 @@ class HandDetector:
             min_tracking_confidence=min_confidence,
         )
         self._create = lambda: vision.HandLandmarker.create_from_options(options)
-        self._landmarker = self._create()
+        with native_logs_silenced():
+            self._landmarker = self._create()
         self._last_ms = -1
+        self._first_frame = True
         self.calls = 0  #: number of frames given to MediaPipe so far
 
     def detect(self, rgb: np.ndarray, timestamp_s: float | None = None) -> list[HandBox]:
@@ -117,9 +148,15 @@ class HandDetector:
         if self.mode == "video":
             ms = -1 if timestamp_s is None else int(round(timestamp_s * 1000.0))
             self._last_ms = max(ms, self._last_ms + 1)
-            result = self._landmarker.detect_for_video(image, self._last_ms)
+            run = lambda: self._landmarker.detect_for_video(image, self._last_ms)  # noqa: E731
         else:
-            result = self._landmarker.detect(image)
+            run = lambda: self._landmarker.detect(image)  # noqa: E731
+        if self._first_frame:  # where MediaPipe logs its warnings, once
+            with native_logs_silenced():
+                result = run()
+            self._first_frame = False
+        else:
+            result = run()
         height, width = rgb.shape[:2]
         boxes = []
         worlds = result.hand_world_landmarks or [None] * len(result.hand_landmarks)
@@ -140,14 +177,17 @@ class HandDetector:
         keeps the last landmarks to place its next search) affects the next frame."""
         if self._landmarker is None:
             raise InputError("HandDetector is closed")
-        self._landmarker.close()
-        self._landmarker = self._create()
+        with native_logs_silenced():
+            self._landmarker.close()
+            self._landmarker = self._create()
         self._last_ms = -1
+        self._first_frame = True
 
     def close(self) -> None:
         """Release MediaPipe's graph (idempotent)."""
         if self._landmarker is not None:
-            self._landmarker.close()
+            with native_logs_silenced():
+                self._landmarker.close()
             self._landmarker = None
 
     def __enter__(self) -> HandDetector:
