@@ -31,9 +31,7 @@ from handpose.detect.detector import HandDetector
 def view_and_pose(sample: HandSample) -> tuple[str, str]:
     """("palm" | "back" | "side", "open" | "half" | "curled") of a render."""
     right = skeleton.mirror(sample.joints_cam_mm) if sample.is_left else np.asarray(sample.joints_cam_mm, np.float64)
-    normal = hand_frame(right)[:, 2]
-    if sample.is_left:
-        normal = normal * np.array([-1.0, 1.0, 1.0])
+    normal = hand_frame(right)[:, 2]  # normal and ray both in the (mirrored for left hands) right-hand space
     ray = right[9] / np.linalg.norm(right[9])
     facing = float(normal @ ray)
     view = "side" if abs(facing) < 0.5 else ("back" if facing > 0 else "palm")

@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> None:
                       augment=augment)
     torch.manual_seed(a.seed)
     parts = [open_dataset(spec, "train", a.input_size) for spec in a.data]
-    if a.convention == "mediapipe":
-        offsets = KeypointOffsets.load(a.offsets)
+    offsets = KeypointOffsets.load(a.offsets) if a.convention == "mediapipe" else None
+    if offsets is not None:
         parts = [MediaPipePoints(part, offsets) for part in parts]
     if a.data_weights is not None and len(a.data_weights) != len(parts):
         raise SystemExit(f"train: one --data-weights value per --data expected, got {len(a.data_weights)} "
@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         subset, real_subset = [], []
         if a.eval_data:
             eval_set = open_dataset(a.eval_data, "test", a.input_size)
-            if a.convention == "mediapipe":
-                eval_set = MediaPipePoints(eval_set, KeypointOffsets.load(a.offsets))
+            if offsets is not None:
+                eval_set = MediaPipePoints(eval_set, offsets)
             subset = [eval_set[i] for i in range(min(a.eval_count, len(eval_set)))]
         if a.real_eval_data:
             real_set = open_dataset(a.real_eval_data, "test", a.input_size)

@@ -27,6 +27,7 @@ from typing import Final
 import numpy as np
 
 from handpose import skeleton
+from handpose.data.public import project
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 
@@ -110,8 +111,7 @@ def to_mediapipe_points(sample: HandSample, offsets: KeypointOffsets) -> HandSam
     joints = offsets.apply(sample.joints_cam_mm, sample.is_left)
     kp_px, kp_crop = sample.keypoints_px, sample.keypoints_crop_px
     if sample.intrinsics is not None:
-        uvw = joints @ np.asarray(sample.intrinsics, np.float64).T
-        kp_px = (uvw[:, :2] / uvw[:, 2:]).astype(np.float32)
+        kp_px = project(joints, sample.intrinsics).astype(np.float32)
         if sample.crop is not None:
             kp_crop = sample.crop.to_crop(kp_px).astype(np.float32)
     return dataclasses.replace(sample, joints_cam_mm=joints.astype(np.float32), keypoints_px=kp_px,

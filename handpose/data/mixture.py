@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from handpose.data.sample import HandSample
+from handpose.data.shards import locate
 from handpose.errors import InputError
 
 
@@ -40,13 +40,8 @@ class Mixture(Sequence[HandSample]):
         return self._ends[-1]
 
     def __getitem__(self, i: int) -> HandSample:  # type: ignore[override]
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"{n} items in the mixture, index {i} is out of range")
-        i %= n
-        k = bisect.bisect_right(self._ends, i)
-        start = self._ends[k - 1] if k else 0
-        return self.parts[k][(i - start) % len(self.parts[k])]
+        k, offset = locate(self._ends, i, "items in the mixture")
+        return self.parts[k][offset % len(self.parts[k])]
 
     def __iter__(self) -> Iterator[HandSample]:
         return (self[i] for i in range(len(self)))

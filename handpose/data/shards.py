@@ -204,16 +204,22 @@ class ShardDataset(Sequence[HandSample]):
         return int(self._ends[-1])
 
     def __getitem__(self, i: int) -> HandSample:  # type: ignore[override]
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"{n} samples in the shards, index {i} is out of range")
-        i %= n
-        k = bisect.bisect_right(self._ends, i)
-        start = self._ends[k - 1] if k else 0
-        return self.shards[k][i - start]
+        k, offset = locate(self._ends, i, "samples in the shards")
+        return self.shards[k][offset]
 
     def __iter__(self) -> Iterator[HandSample]:
         return (self[i] for i in range(len(self)))
+
+
+def locate(ends: list[int], i: int, what: str) -> tuple[int, int]:
+    """Index ``i`` (negative counts from the end) of consecutive blocks ending at ``ends``
+    (cumulative sizes) -> (block, offset in it); IndexError names ``what`` when out of range."""
+    n = ends[-1]
+    if not -n <= i < n:
+        raise IndexError(f"{n} {what}, index {i} is out of range")
+    i %= n
+    k = bisect.bisect_right(ends, i)
+    return k, i - (ends[k - 1] if k else 0)
 
 
 def _map_npz(path: Path) -> dict[str, np.ndarray]:
