@@ -35,8 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="video files and/or folders of videos (default: the sample clip)")  # fmt: skip
     parser.add_argument("--out-root", type=Path, default=Path("outputs"), help="outputs go to OUT_ROOT/<stem>/")
     parser.add_argument("--smooth", choices=("none", "live", "offline"), default="offline",
-                        help="offline: zero-lag smoothing over the whole video (default); live: the pipeline's "
-                             "One Euro filter; none: raw per-frame output")  # fmt: skip
+                        help="offline: zero-lag smoothing over the whole video (default); live: the pipeline's causal "
+                             "filters (One Euro, Kalman on the position); none: raw per-frame output")  # fmt: skip
     parser.add_argument("--coco", action="store_true", help="also write coco_wholebody.json")
     parser.add_argument("--no-video", action="store_true", help="do not write annotated.mp4")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from handpose.data import rig
-from handpose.filters import MILLIMETRE_DEFAULTS, OneEuroFilter, rts_smooth
+from handpose.smooth.filters import MILLIMETRE_DEFAULTS, OneEuroFilter, rts_smooth
 
 FPS = 30.0
 STILL_S, MOVING_S = 3.0, 7.0

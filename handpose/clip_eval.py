@@ -2,6 +2,9 @@
 
 Ground truth file (written by ``scripts/make_sample_clip.py``): ``joints_cam_mm`` (T, H, 21, 3),
 ``keypoints_px`` (T, H, 21, 2), ``visible`` (T, H, 21), ``timestamps_s`` (T,), ``sides`` (H,).
+The ground truth marks the rig's joint centres; the model outputs MediaPipe's points
+(:mod:`handpose.data.convention`), so by default the ground truth is moved onto those points first
+(3D by the keypoint offsets, 2D by projecting the moved joints with the clip's ``K``).
 Each ground-truth hand of a frame is matched with the predicted hand of the same side (the most
 confident one). Reported, over matched hands: the detection rate, the 2D error (px, visible
 joints), the 3D pose error under the papers' protocol (EPE, AUC, PA-MPJPE of
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -43,12 +47,17 @@ class ClipEvaluation:
         return self.matched_hands / max(1, self.gt_hands)
 
 
-def evaluate_clip(records: Sequence[FrameRecord], gt_path: str | Path) -> ClipEvaluation:
-    """Compare ``records`` (one per decoded frame) with the ground truth in ``gt_path``."""
+def evaluate_clip(records: Sequence[FrameRecord], gt_path: str | Path,
+                  points: Literal["mediapipe", "rig"] = "mediapipe") -> ClipEvaluation:
+    """Compare ``records`` (one per decoded frame) with the ground truth in ``gt_path``, marking
+    ``points`` (see the module docstring)."""
     with np.load(gt_path) as gt:
         joints, keypoints, visible = gt["joints_cam_mm"], gt["keypoints_px"], gt["visible"]
         sides = [str(s) for s in gt["sides"]]
         fps = 1.0 / float(np.median(np.diff(gt["timestamps_s"])))
+        intrinsics = gt["K"]
+    if points == "mediapipe":
+        joints, keypoints = _to_mediapipe_points(joints, intrinsics, sides)
     by_frame = {r.frame: r for r in records}
     if not by_frame or max(by_frame) >= len(joints):
         raise InputError(f"records of frames 0..{len(joints) - 1} expected, got frames {sorted(by_frame)[:3]}...")
@@ -84,3 +93,15 @@ def evaluate_clip(records: Sequence[FrameRecord], gt_path: str | Path) -> ClipEv
         jitter_mm_s2={s: jitter(np.asarray(v), fps) for s, v in tracks.items() if len(v) >= 3},
         gt_jitter_mm_s2={s: jitter(joints[:, h], fps) for h, s in enumerate(sides)},
     )
+
+
+def _to_mediapipe_points(joints: np.ndarray, intrinsics: np.ndarray, sides: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rig joint centres (T, H, 21, 3) mm -> MediaPipe's points, and their (T, H, 21, 2) projections
+    with the per-frame ``intrinsics`` (T, 3, 3)."""
+    from handpose.data.convention import KeypointOffsets
+
+    offsets = KeypointOffsets.load()
+    moved = np.stack([np.stack([offsets.apply(joints[t, h], is_left=side == "left") for h, side in enumerate(sides)])
+                      for t in range(len(joints))])
+    projected = np.einsum("tij,thkj->thki", intrinsics, moved)
+    return moved, projected[..., :2] / projected[..., 2:]

@@ -44,7 +44,7 @@ from handpose.io.coco_export import write_coco_wholebody
 from handpose.io.csv_writer import write_csv
 from handpose.io.frame_record import FrameRecord
 from handpose.io.jsonl_writer import JsonlWriter, read_jsonl
-from handpose.track_smoothing import smooth_records
+from handpose.smooth.offline import smooth_records
 from handpose.types import Frame, HandPose
 from handpose.viz.draw import draw_hands, draw_label
 

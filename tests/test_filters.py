@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from handpose.errors import InputError
-from handpose.filters import MILLIMETRE_DEFAULTS, OneEuroFilter, OneEuroParams, rts_smooth
+from handpose.smooth.filters import MILLIMETRE_DEFAULTS, OneEuroFilter, OneEuroParams, rts_smooth
 
 FPS = 30.0
 

@@ -16,7 +16,7 @@ from handpose.io.csv_writer import HEADER, write_csv
 from handpose.io.frame_record import FrameRecord
 from handpose.io.jsonl_writer import JsonlWriter, read_jsonl
 from handpose.skeleton import JOINT_NAMES
-from handpose.track_smoothing import smooth_records
+from handpose.smooth.offline import smooth_records
 from handpose.types import Handedness, HandPose
 
 

@@ -10,7 +10,8 @@ from handpose import skeleton
 from handpose.calibration import CameraIntrinsics
 from handpose.data import rig
 from handpose.errors import InputError
-from handpose.lift import DEFAULT_HAND_SIZE_MM, PALM_SURFACE_OFFSET_MM, solve_translation, translation_from_depth
+from handpose.lift import (DEFAULT_HAND_SIZE_MM, PALM_SURFACE_OFFSET_MM, STABLE_BONE_RATIOS, STABLE_BONES, pose_scale,
+                           solve_translation, translation_from_depth)
 
 
 def _random_rotation(rng: np.random.Generator) -> np.ndarray:
@@ -134,8 +135,19 @@ def test_bad_shapes():
         translation_from_depth(np.zeros((21, 2)), np.zeros((21, 3)), camera, np.zeros((10, 10), np.uint16))
 
 
-def test_default_hand_size_is_the_rig_bone(rest_pose_mm):
-    assert abs(skeleton.bone_length(rest_pose_mm) - DEFAULT_HAND_SIZE_MM) < 0.1
+def test_default_hand_size_is_the_rig_bone_at_the_models_points(rest_pose_mm):
+    """The model outputs MediaPipe's points, so the default size is the rig's bone between those."""
+    from handpose.data.convention import KeypointOffsets
+
+    assert abs(skeleton.bone_length(rest_pose_mm) - 46.9) < 0.1
+    points = KeypointOffsets.load().apply(rest_pose_mm)
+    assert abs(skeleton.bone_length(points) - DEFAULT_HAND_SIZE_MM) < 0.1
+    ratios = [np.linalg.norm(points[c] - points[p]) / skeleton.bone_length(points) for p, c in STABLE_BONES]
+    np.testing.assert_allclose(ratios, STABLE_BONE_RATIOS, atol=1e-3)
+    assert pose_scale(points / skeleton.bone_length(points)) == pytest.approx(1.0, abs=1e-3)
+    stretched = points / skeleton.bone_length(points) * 1.1
+    stretched[10] = stretched[9] + (stretched[10] - stretched[9]) / 1.1 * 0.9  # one bone off: ignored
+    assert pose_scale(stretched) == pytest.approx(1.1, abs=2e-3)
 
 
 def test_translation_from_mediapipe_keypoints_on_rendered_frames():

@@ -11,7 +11,7 @@ from handpose.calibration import CameraIntrinsics
 from handpose.detect.detector import HandDetector
 from handpose.errors import InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
-from handpose.lift import PALM_SURFACE_OFFSET_MM
+from handpose.lift import PALM_SURFACE_OFFSET_MM, pose_scale
 from handpose.model import build_model
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, save_model
 from handpose.types import Frame
@@ -52,7 +52,7 @@ def test_hands_on_a_real_photo_have_consistent_outputs(checkpoint, photo):
     assert 0.0 <= hand.presence <= 1.0 and hand.track_id >= 0
     # 3D camera joints = normalised pose x hand size, mirrored back for left hands, + the solved root
     left = hand.handedness == "left"
-    rel = skeleton.denormalize(hand.joints_norm, config.hand_size_mm, is_left=left)
+    rel = skeleton.denormalize(hand.joints_norm, config.hand_size_mm / pose_scale(hand.joints_norm), is_left=left)
     np.testing.assert_allclose(hand.joints_cam_mm - hand.joints_cam_mm[0], rel - rel[0], atol=1e-2)
     t = hand.timings
     assert t.detect_ms > 0 and t.model_ms > 0 and t.total_ms >= t.detect_ms + t.model_ms

@@ -141,10 +141,11 @@ def test_offline_smoothing_keeps_frames_and_hands(pipeline, clip, tmp_path):
 
 
 def test_offline_smoother_brings_noisy_tracks_closer_to_the_truth():
-    """The sample clip's true hands plus measurement noise (2 px, 4 mm): smoothing must cut the error
-    and the jitter, and leave frames without a hand without one."""
+    """The sample clip's true hands plus the noise of a per-frame estimate (2 px per keypoint; 4 mm
+    per joint; the whole hand off along its ray by 3% of its depth, as depth from 2D is):
+    smoothing must cut the error and the jitter, and leave frames without a hand without one."""
     from handpose.io.frame_record import FrameRecord
-    from handpose.track_smoothing import smooth_records
+    from handpose.smooth.offline import smooth_records
     from handpose.types import HandPose
 
     with np.load(REPO / "apps" / "assets" / "sample_clip_gt.npz") as gt:
@@ -153,7 +154,8 @@ def test_offline_smoother_brings_noisy_tracks_closer_to_the_truth():
     records = []
     for t in range(len(joints)):
         hands = tuple(HandPose(side, 0.9, keypoints[t, h] + rng.normal(0, 2.0, (21, 2)),
-                               joints[t, h] + rng.normal(0, 4.0, (21, 3)), np.zeros((21, 3)))
+                               joints[t, h] + rng.normal(0, 4.0, (21, 3))
+                               + rng.normal(0, 0.03) * joints[t, h, 0], np.zeros((21, 3)))
                       for h, side in enumerate(sides) if not (side == "left" and 40 <= t < 50))  # fmt: skip
         records.append(FrameRecord(t, t / 24.0, hands))
     smoothed = smooth_records(records)
@@ -231,10 +233,30 @@ def test_clip_evaluation_against_the_sample_clips_ground_truth():
             HandPose(side, 0.9, keypoints[t, h] + shift_px, joints[t, h] + shift_mm, np.zeros((21, 3)))
             for h, side in enumerate(sides) if side in keep)) for t in range(len(joints))]  # fmt: skip
 
-    exact = evaluate_clip(records(), gt_path)
+    exact = evaluate_clip(records(), gt_path, points="rig")
     assert exact.detection_rate == 1.0 and exact.error_2d_px == 0.0 and exact.palm_position_error_mm == 0.0
     assert exact.epe_mm == pytest.approx(0.0, abs=1e-9) and exact.auc_20_50 == 1.0
     assert exact.jitter_mm_s2 == pytest.approx(exact.gt_jitter_mm_s2)
-    shifted = evaluate_clip(records(shift_px=(3.0, 4.0), shift_mm=(0.0, 0.0, 10.0), keep=("right",)), gt_path)
+    shifted = evaluate_clip(records(shift_px=(3.0, 4.0), shift_mm=(0.0, 0.0, 10.0), keep=("right",)), gt_path,
+                            points="rig")
     assert shifted.detection_rate == 0.5 and shifted.error_2d_px == pytest.approx(5.0)
     assert shifted.palm_position_error_mm == pytest.approx(10.0) and shifted.epe_mm == pytest.approx(0.0, abs=1e-6)
+    # by default the truth is moved onto MediaPipe's points (what the model outputs): the rig's joint
+    # centres then score the offsets themselves, and the moved truth scores zero
+    from handpose.data.convention import KeypointOffsets
+
+    assert evaluate_clip(records(), gt_path).epe_mm > 1.0
+    offsets = KeypointOffsets.load()
+    with np.load(gt_path) as gt:
+        intrinsics = gt["K"]
+    moved = [FrameRecord(r.frame, r.timestamp_s, tuple(
+        HandPose(p.handedness, 0.9, _project(intrinsics[r.frame], points), points, np.zeros((21, 3)))
+        for p in r.hands for points in [offsets.apply(p.joints_cam_mm, is_left=p.handedness == "left")]))
+        for r in records()]  # fmt: skip
+    converted = evaluate_clip(moved, gt_path)
+    assert converted.epe_mm == pytest.approx(0.0, abs=1e-6) and converted.error_2d_px == pytest.approx(0.0, abs=1e-6)
+
+
+def _project(intrinsics: np.ndarray, points_mm: np.ndarray) -> np.ndarray:
+    uvw = points_mm @ intrinsics.T
+    return uvw[:, :2] / uvw[:, 2:]

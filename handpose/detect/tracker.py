@@ -16,8 +16,10 @@ MediaPipe (:class:`handpose.detect.detector.HandDetector`) runs only when it mus
 
 On the other (steady-state) frames each tracked hand's box is placed from the keypoints the model
 predicted for it on the previous frame, smoothed by a light One Euro filter (:data:`CROP_SMOOTHING`)
-so the crop does not jitter with the predictions. Detections keep the id of the tracked hand of
-the same side nearest to them, so downstream per-hand state (output smoothing) carries over.
+so the crop does not jitter with the predictions. A detection keeps the id of the tracked hand
+nearest to it, so downstream per-hand state (output smoothing) carries over, and the track's side
+is a vote over its detections (:mod:`handpose.detect.handedness_vote`), not the label of the
+latest one: the crop's mirroring follows the track, not MediaPipe's frame-by-frame label.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ import numpy as np
 
 from handpose.detect.crop import square_box
 from handpose.detect.detector import HandDetector
+from handpose.detect.handedness_vote import HandednessVote
 from handpose.errors import InputError
-from handpose.filters import OneEuroFilter, OneEuroParams
+from handpose.smooth.filters import OneEuroFilter, OneEuroParams
 from handpose.types import HandBox, Handedness
 
 #: smoothing of the keypoints that place the next crop: light, so a moving hand stays in its crop
 CROP_SMOOTHING: Final = OneEuroParams(min_cutoff_hz=3.0, beta=0.05)
+#: a detection continues a track whose box centre is within this many of the detection's box sides
+MATCH_RADIUS: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class _Track:
     keypoints_px: np.ndarray
     score: float
     crop_filter: OneEuroFilter
+    vote: HandednessVote
     reference_side_px: float | None = None  # the model's keypoint box side on the detector's crop
 
 
@@ -156,19 +162,28 @@ class HandTracker:
         return True
 
     def _adopt(self, boxes: list[HandBox], timestamp_s: float) -> None:
-        """Replace the tracks by fresh detections, keeping the id of the nearest same-side track."""
+        """Replace the tracks by fresh detections. A detection continues the nearest track (whatever
+        side MediaPipe gave it this time) whose box centre is within :data:`MATCH_RADIUS` box sides
+        of it, nearest pairs first; the track's side is then its :class:`HandednessVote`'s, and the
+        detection's box is returned with that side."""
         previous = list(self._tracks)
         self._tracks = []
-        for box in boxes:
-            centre = square_box(box.keypoints_px)[0]
-            same_side = [t for t in previous if t.handedness == box.handedness]
-            if same_side:
-                match = min(same_side, key=lambda t: float(np.linalg.norm(square_box(t.keypoints_px)[0] - centre)))
-                previous.remove(match)
-                track_id = match.track_id
-            else:
-                track_id = self._next_id
-                self._next_id += 1
+        centres = [square_box(box.keypoints_px) for box in boxes]
+        pairs = sorted(
+            (float(np.linalg.norm(square_box(t.keypoints_px)[0] - centre)) / max(side, 1.0), i, j)
+            for i, (centre, side) in enumerate(centres) for j, t in enumerate(previous)
+        )
+        matched: dict[int, _Track] = {}
+        for distance, i, j in pairs:
+            if distance <= MATCH_RADIUS and i not in matched and all(previous[j] is not m for m in matched.values()):
+                matched[i] = previous[j]
+        for i, box in enumerate(boxes):
             crop_filter = OneEuroFilter(CROP_SMOOTHING)
             crop_filter(box.keypoints_px, timestamp_s)
-            self._tracks.append(_Track(track_id, box.handedness, box.keypoints_px, box.score, crop_filter))
+            if i in matched:
+                track_id, vote = matched[i].track_id, matched[i].vote
+                vote.add(box.handedness, box.score)
+            else:
+                track_id, vote = self._next_id, HandednessVote.first(box.handedness, box.score)
+                self._next_id += 1
+            self._tracks.append(_Track(track_id, vote.side, box.keypoints_px, box.score, crop_filter, vote))

@@ -10,9 +10,11 @@ Stages per frame (timed in :class:`handpose.types.StageTimings`):
    from its crop's view frame (:mod:`handpose.view_frame`) into the camera frame, the ensemble's
    averaged per hand;
 4. lift - 2D keypoints back to frame px; camera-space joints in mm from the normalised pose, the
-   hand size and the intrinsics (translation from the 2D keypoints, or from the depth image);
-5. smooth - One Euro filters per tracked hand on the 2D keypoints, the normalised pose and the
-   translation (optional).
+   track's hand size (:mod:`handpose.smooth.hand_size`) and the intrinsics (translation from the 2D
+   keypoints, or from the depth image);
+5. smooth - per tracked hand (optional): One Euro filters on the 2D keypoints and the normalised
+   pose, and a constant-velocity Kalman filter on the translation whose measurement noise grows
+   with depth and falls with the hand's pixel size (:mod:`handpose.smooth.translation`).
 
 Everything that costs time to set up (model, ONNX export, sessions, MediaPipe, intrinsics file,
 buffers) happens in the constructor; a frame only does the work above. Intrinsics: the calibration
@@ -36,14 +38,16 @@ import numpy as np
 
 from handpose import skeleton
 from handpose.calibration import CameraIntrinsics
-from handpose.detect.crop import CropTransform, crop_from_keypoints
+from handpose.detect.crop import CropTransform, crop_from_keypoints, square_box
 from handpose.detect.detector import DEFAULT_MODEL_PATH, DetectorMode, HandDetector, appears_left
 from handpose.detect.tracker import HandTracker, TrackedHand, TrackerConfig
 from handpose.errors import InputError
-from handpose.filters import MILLIMETRE_DEFAULTS, NORMALISED_DEFAULTS, PIXEL_DEFAULTS, OneEuroFilter
 from handpose.infer.backend import BACKEND_NAMES, Backend, BackendName, create_backend
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble
-from handpose.lift import DEFAULT_HAND_SIZE_MM, solve_translation, translation_from_depth
+from handpose.lift import DEFAULT_HAND_SIZE_MM, pose_scale, solve_translation, translation_from_depth
+from handpose.smooth.filters import NORMALISED_DEFAULTS, PIXEL_DEFAULTS, OneEuroFilter
+from handpose.smooth.hand_size import TrackHandSize
+from handpose.smooth.translation import TranslationFilter, TranslationNoise
 from handpose.types import Frame, HandPose, StageTimings
 from handpose.view_frame import view_rotation
 
@@ -68,7 +72,8 @@ class PipelineConfig:
         smoothing: One Euro smoothing of the outputs per tracked hand (video mode only: unrelated
             stills are never smoothed together).
         mirrored_input: frames are selfie-mirrored (see ``handpose.detect.detector``).
-        hand_size_mm: middle-finger MCP->PIP bone length of the user's hand (sets metric depth).
+        hand_size_mm: middle-finger MCP->PIP length of the user's hand (sets metric depth); with
+            depth frames each track measures its own from its first frames.
         calibration: camera intrinsics file (``handpose.calibration``); None = default for the frame size.
         detector_mode: "video" for streams (tracking), "image" for unrelated stills (MediaPipe every frame).
         detector_model: MediaPipe ``hand_landmarker.task``.
@@ -119,10 +124,21 @@ class _Prediction:
 
 
 @dataclass
-class _HandFilters:
+class _TrackState:
+    """What the pipeline keeps per tracked hand between frames."""
+
+    hand_size: TrackHandSize
     keypoints_px: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(PIXEL_DEFAULTS))
     joints_norm: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(NORMALISED_DEFAULTS))
-    translation_mm: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(MILLIMETRE_DEFAULTS))
+    translation: TranslationFilter = field(default_factory=TranslationFilter)
+
+
+@dataclass(frozen=True)
+class _Translation:
+    """A measured root position (3,) mm and its (3, 3) mm^2 measurement covariance."""
+
+    t_mm: np.ndarray
+    covariance: np.ndarray
 
 
 def load_pipeline_model(checkpoint: Path | None) -> HandModel:
@@ -153,7 +169,8 @@ class HandPosePipeline:
         self._batch = np.zeros((n, 3, s, s), np.float32)
         self._rotations = np.zeros((n, 3, 3))  # each slot's view rotation
         self._smoothing = config.smoothing and config.detector_mode == "video"
-        self._filters: dict[int, _HandFilters] = {}
+        self._tracks: dict[int, _TrackState] = {}
+        self._noise = TranslationNoise()
         self._last_time = -np.inf
         self.last_timings = StageTimings()
 
@@ -189,8 +206,8 @@ class HandPosePipeline:
         translations = [self._translation(p, camera, frame.depth_mm) for p in kept]
         t4 = time.perf_counter()
         poses = [self._finish(p, translation, now) for p, translation in zip(kept, translations)]
-        for stale in set(self._filters) - {p.hand.track_id for p in kept}:
-            del self._filters[stale]
+        for stale in set(self._tracks) - {p.hand.track_id for p in kept}:
+            del self._tracks[stale]
         t5 = time.perf_counter()
 
         timings = StageTimings(detect_ms=(t1 - t0) * 1e3, crop_ms=(t2 - t1) * 1e3, model_ms=(t3 - t2) * 1e3,
@@ -218,30 +235,48 @@ class HandPosePipeline:
                                       frame_size, now)
         return tracked or prediction.hand.box.source == "detector"
 
+    def _track(self, track_id: int) -> _TrackState:
+        if track_id not in self._tracks:  # a new track: new state, once
+            self._tracks[track_id] = _TrackState(TrackHandSize(self.config.hand_size_mm))
+        return self._tracks[track_id]
+
+    @staticmethod
+    def _mm_per_unit(state: _TrackState, pose_norm: np.ndarray) -> float:
+        """Millimetres per normalised unit of this frame's (unsmoothed) pose: the track's hand size
+        over the pose's own scale (:func:`handpose.lift.pose_scale`)."""
+        return state.hand_size.size_mm / pose_scale(pose_norm)
+
     def _translation(self, prediction: _Prediction, camera: CameraIntrinsics,
-                     depth_mm: np.ndarray | None) -> np.ndarray:
-        """Root (wrist) position (3,) mm: from the depth image at the palm when there is one, else from 2D."""
+                     depth_mm: np.ndarray | None) -> _Translation:
+        """Root (wrist) position: from the depth image at the palm when there is one (which also
+        measures the track's hand size), else from the 2D keypoints at the track's hand size."""
+        state = self._track(prediction.hand.track_id)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
-        pose_rel = skeleton.denormalize(prediction.pose_norm, self.config.hand_size_mm, is_left=left)
+        pose_rel = skeleton.denormalize(prediction.pose_norm, self._mm_per_unit(state, prediction.pose_norm),
+                                        is_left=left)
+        from_2d = solve_translation(prediction.keypoints_px, pose_rel, camera)
+        side_px = float(square_box(prediction.keypoints_px)[1])
         if depth_mm is not None and self.config.use_depth:
             from_depth = translation_from_depth(prediction.keypoints_px, pose_rel, camera, depth_mm)
             if from_depth is not None:
-                return from_depth
-        return solve_translation(prediction.keypoints_px, pose_rel, camera)
+                state.hand_size.observe_depth(float(from_depth[2]), float(from_2d[2]))
+                side_mm = side_px * float(from_depth[2]) / camera.fx
+                return _Translation(from_depth, self._noise.covariance(from_depth, side_px, side_mm, from_depth=True))
+        side_mm = side_px * float(from_2d[2]) / camera.fx
+        return _Translation(from_2d, self._noise.covariance(from_2d, side_px, side_mm))
 
-    def _finish(self, prediction: _Prediction, translation: np.ndarray, now: float) -> HandPose:
+    def _finish(self, prediction: _Prediction, translation: _Translation, now: float) -> HandPose:
         """Smooth (per track) and assemble the hand's outputs."""
-        keypoints_px, pose_norm = prediction.keypoints_px, prediction.pose_norm
+        keypoints_px, pose_norm, t_mm = prediction.keypoints_px, prediction.pose_norm, translation.t_mm
         track_id = prediction.hand.track_id
+        state = self._track(track_id)
         if self._smoothing:
-            if track_id not in self._filters:  # a new track: new filter state, once
-                self._filters[track_id] = _HandFilters()
-            filters = self._filters[track_id]
-            keypoints_px = filters.keypoints_px(keypoints_px, now)
-            pose_norm = filters.joints_norm(pose_norm, now)
-            translation = filters.translation_mm(translation[None], now)[0]
+            keypoints_px = state.keypoints_px(keypoints_px, now)
+            pose_norm = state.joints_norm(pose_norm, now)
+            t_mm = state.translation(t_mm, translation.covariance, now)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
-        joints_cam = skeleton.denormalize(pose_norm, self.config.hand_size_mm, translation, is_left=left)
+        joints_cam = skeleton.denormalize(pose_norm, self._mm_per_unit(state, prediction.pose_norm), t_mm,
+                                          is_left=left)
         return HandPose(handedness=prediction.hand.box.handedness, presence=prediction.presence,
                         keypoints_px=keypoints_px.astype(np.float32), joints_cam_mm=joints_cam.astype(np.float32),
                         joints_norm=pose_norm.astype(np.float32), track_id=track_id,
@@ -266,7 +301,7 @@ class HandPosePipeline:
         """Start a new sequence: forget tracks, filters, the last timestamp and MediaPipe's own state."""
         self.detector.reset()
         self.tracker.reset()
-        self._filters.clear()
+        self._tracks.clear()
         self._last_time = -np.inf
 
     def close(self) -> None:

@@ -1,0 +1,158 @@
+"""The hand's camera-space position (the wrist, mm), filtered with a constant-velocity Kalman filter
+whose measurement noise follows how the position is measured.
+
+From 2D keypoints and a hand size, the position's direction from the camera is well measured (its
+error is about the keypoints' pixel error), but its depth comes from the hand's projected size: a 1%
+error in that size is a 1% error in depth, 6.5 mm at 65 cm. So the measurement noise is modelled in
+(x/z, y/z, log z): ``lateral_px`` px of the root's image position and ``size_px`` px of the hand's
+projected size (plus ``size_fraction`` of that size), both over a hand ``side_px`` px wide:
+
+* lateral: ``sigma_lat = lateral_px * side_mm / side_px`` (mm) across the line of sight;
+* depth: ``sigma_logz = hypot(size_px / side_px, size_fraction)``, i.e. ``sigma_z = z * sigma_logz``
+  (mm) - it grows with depth and falls with the hand's pixel size - along the line of sight, which is why the
+  covariance in camera coordinates is ``sigma_lat^2 diag(1, 1, 0) + sigma_logz^2 t t^T``: a depth
+  error moves the hand along the ray through it, not straight back.
+
+With a depth image the depth is read, not inferred, and :data:`DEPTH_READING_NOISE` applies instead.
+
+:class:`TranslationFilter` is the live (causal) filter; :func:`smooth_translations` runs the same
+filter forwards over a whole track and the Rauch-Tung-Striebel pass backwards (no lag). Both use a
+white-noise-acceleration model with ``accel_mm_s2``: the live filter a higher one (less lag, more
+jitter) than the offline smoother, which has no lag to trade. Camera frame as in :mod:`handpose.lift`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from handpose.errors import InputError
+
+
+@dataclass(frozen=True)
+class TranslationNoise:
+    """Measurement noise of a translation from 2D keypoints.
+
+    Attributes:
+        lateral_px: error (px) of the root's image position.
+        size_px: error (px) of the hand's projected size, and ``size_fraction`` its error as a
+            fraction of that size (the model's 2D error is a share of the hand's box: on the
+            real validation photos 0.056 of its side per joint); the two add in quadrature.
+        depth_reading_mm: error (mm) of a depth reading at the palm (depth cameras).
+    """
+
+    lateral_px: float = 1.5
+    size_px: float = 1.5
+    size_fraction: float = 0.03
+    depth_reading_mm: float = 4.0
+
+    def covariance(self, t_mm: np.ndarray, side_px: float, side_mm: float, from_depth: bool = False) -> np.ndarray:
+        """(3, 3) mm^2 covariance of a translation ``t_mm`` (3,) measured on a hand whose box is
+        ``side_px`` px and ``side_mm`` mm wide (see the module docstring)."""
+        side_px = max(float(side_px), 1.0)
+        lateral = self.lateral_px * side_mm / side_px
+        ray = np.asarray(t_mm, np.float64) / max(float(t_mm[2]), 1.0)  # (x/z, y/z, 1)
+        relative = np.hypot(self.size_px / side_px, self.size_fraction)
+        depth = self.depth_reading_mm if from_depth else float(t_mm[2]) * relative
+        return lateral**2 * np.diag([1.0, 1.0, 0.0]) + depth**2 * np.outer(ray, ray) + 1e-6 * np.eye(3)
+
+
+#: expected acceleration of a hand (mm/s^2, white noise): larger follows faster motion, smooths less.
+#: Chosen with ``benchmarks/bench_steady_3d.py`` (docs/steady_3d.md): live, where it sets the lag,
+#: and offline, where it does not
+LIVE_ACCEL_MM_S2: Final = 500.0
+OFFLINE_ACCEL_MM_S2: Final = 100.0
+
+
+def _transition(dt: float, accel: float) -> tuple[np.ndarray, np.ndarray]:
+    """(6, 6) state transition and process noise of the constant-velocity model, state (p, v)."""
+    f = np.eye(6)
+    f[:3, 3:] = dt * np.eye(3)
+    q = accel**2 * np.block([[dt**4 / 4 * np.eye(3), dt**3 / 2 * np.eye(3)],
+                             [dt**3 / 2 * np.eye(3), dt**2 * np.eye(3)]])
+    return f, q
+
+
+_H: Final = np.hstack([np.eye(3), np.zeros((3, 3))])
+
+
+class TranslationFilter:
+    """Live constant-velocity Kalman filter of one track's translation; :meth:`reset` for a new track."""
+
+    def __init__(self, accel_mm_s2: float = LIVE_ACCEL_MM_S2) -> None:
+        if accel_mm_s2 <= 0:
+            raise InputError(f"accel_mm_s2 > 0 expected, got {accel_mm_s2}")
+        self.accel = accel_mm_s2
+        self.reset()
+
+    def reset(self) -> None:
+        self._x: np.ndarray | None = None
+        self._p = np.zeros((6, 6))
+        self._t = 0.0
+
+    def __call__(self, t_mm: np.ndarray, covariance: np.ndarray, timestamp_s: float) -> np.ndarray:
+        """Filtered position (3,) mm after the measurement ``t_mm`` (3,) with ``covariance`` (3, 3)."""
+        z = np.asarray(t_mm, np.float64)
+        if self._x is None:
+            self._x = np.concatenate([z, np.zeros(3)])
+            self._p = np.block([[covariance, np.zeros((3, 3))], [np.zeros((3, 3)), 1e6 * np.eye(3)]])
+            self._t = timestamp_s
+            return z.copy()
+        dt = timestamp_s - self._t
+        if dt > 0:
+            f, q = _transition(dt, self.accel)
+            self._x, self._p = f @ self._x, f @ self._p @ f.T + q
+            self._t = timestamp_s
+        self._x, self._p = _update(self._x, self._p, z, covariance)
+        return self._x[:3].copy()
+
+
+def _update(x: np.ndarray, p: np.ndarray, z: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = _H @ p @ _H.T + r
+    gain = np.linalg.solve(s, _H @ p).T  # p H^T s^-1 (s symmetric)
+    x = x + gain @ (z - _H @ x)
+    p = (np.eye(6) - gain @ _H) @ p
+    return x, 0.5 * (p + p.T)
+
+
+def smooth_translations(t_mm: np.ndarray, covariances: np.ndarray, timestamps_s: np.ndarray,
+                        accel_mm_s2: float = OFFLINE_ACCEL_MM_S2) -> np.ndarray:
+    """Zero-lag smoothing of a whole track: (T, 3) mm measurements with (T, 3, 3) covariances at
+    strictly increasing ``timestamps_s`` (T,) -> (T, 3) mm. Rows of NaN are missing measurements
+    (bridged by the model, their output is the prediction)."""
+    t_mm = np.asarray(t_mm, np.float64)
+    n = len(t_mm)
+    if t_mm.shape != (n, 3) or covariances.shape != (n, 3, 3) or np.shape(timestamps_s) != (n,):
+        raise InputError(f"(T, 3), (T, 3, 3), (T,) expected, got {t_mm.shape}, {covariances.shape}, "
+                         f"{np.shape(timestamps_s)}")
+    if n > 1 and np.any(np.diff(timestamps_s) <= 0):
+        raise InputError("timestamps must strictly increase")
+    observed = np.isfinite(t_mm).all(axis=1)
+    if not observed.any():
+        return t_mm.copy()
+    first = int(np.argmax(observed))
+    x = np.concatenate([t_mm[first], np.zeros(3)])
+    p = np.block([[1e6 * np.eye(3), np.zeros((3, 3))], [np.zeros((3, 3)), 1e6 * np.eye(3)]])
+    xs_pred, ps_pred, xs, ps, fs = [], [], [], [], []
+    for k in range(n):
+        f = np.eye(6)
+        if k > 0:
+            f, q = _transition(float(timestamps_s[k] - timestamps_s[k - 1]), accel_mm_s2)
+            x, p = f @ x, f @ p @ f.T + q
+        xs_pred.append(x)
+        ps_pred.append(p)
+        fs.append(f)
+        if observed[k]:
+            x, p = _update(x, p, t_mm[k], covariances[k])
+        xs.append(x)
+        ps.append(p)
+    out = np.empty((n, 3))
+    x_s = xs[-1]
+    out[-1] = x_s[:3]
+    for k in range(n - 2, -1, -1):
+        gain = ps[k] @ fs[k + 1].T @ np.linalg.inv(ps_pred[k + 1])
+        x_s = xs[k] + gain @ (x_s - xs_pred[k + 1])
+        out[k] = x_s[:3]
+    return out
