@@ -5,7 +5,10 @@ own HandLandmarker on the same frames, the model alone per batch size; a table, 
     python -m apps.benchmark --frames 300 --backends onnxruntime torch
 
 The measurement itself is :func:`handpose.infer.benchmark.run_benchmark` (one hand panning across
-640x480 frames made from a real photo); the plot is :mod:`handpose.viz.latency_plot`.
+640x480 frames made from a real photo); the plot is :mod:`handpose.viz.latency_plot`. On a CUDA
+machine the GPU engines (torch-CUDA fp32/fp16, CUDA graphs off/on, TensorRT when installed) are
+then checked against ONNX Runtime and timed alone at batch 1..256
+(:func:`handpose.infer.gpu_bench.run_gpu_benchmark`); without one, a line says so.
 """
 
 from __future__ import annotations
@@ -58,10 +61,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_table(result))
-    write_text_atomic(args.json, json.dumps(asdict(result), indent=2) + "\n")
+    gpu = _gpu_engines(args.checkpoint)
+    write_text_atomic(args.json, json.dumps({**asdict(result), "gpu_engines": gpu}, indent=2) + "\n")
     save_latency_plot(result, args.plot)
     print(f"wrote {args.json} and {args.plot}")
     return 0
+
+
+def _gpu_engines(checkpoint: Path | None) -> dict[str, object]:
+    """The GPU engines' parity and latency on CUDA (printed), or why they were not measured."""
+    from handpose.infer.gpu_bench import cuda_unavailable_reason, format_gpu_table, run_gpu_benchmark
+    from handpose.infer.pipeline import load_pipeline_model
+
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        print(f"GPU engines not measured: {reason}")
+        return {"unavailable": reason}
+    report = run_gpu_benchmark(load_pipeline_model(checkpoint))
+    print()
+    print(format_gpu_table(report))
+    return report.to_dict()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import torch
 from handpose.errors import InputError, MissingDependencyError
 from handpose.infer.backend import ModelOutputs, create_backend
 from handpose.infer.tensorrt_backend import EngineKey, cached_engine_is_fresh, engine_paths, tensorrt_available
-from handpose.infer.torch_backend import TorchBackend
 from handpose.model.checkpoint import load_default_model
 from tests.real_photos import real_hand_crops
 
@@ -118,17 +117,3 @@ def test_engine_cache_is_rebuilt_when_stale(tmp_path):
         assert not cached_engine_is_fresh(tmp_path, changed)
     record_file.write_text("{truncated")
     assert not cached_engine_is_fresh(tmp_path, key)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
-def test_torch_cuda_fp16_graphs_match_cpu(model):
-    size = model.config.input_size
-    images = np.random.default_rng(0).random((MAX_BATCH, 3, size, size), dtype=np.float32)
-    cpu = TorchBackend(model, MAX_BATCH, device="cpu").run(images)
-    cuda = TorchBackend(model, MAX_BATCH, device="cuda", fp16=True, cuda_graphs=True)
-    for n in (1, MAX_BATCH):
-        out = cuda.run(np.ascontiguousarray(images[:n]))
-        assert np.abs(out.pose_norm - cpu.pose_norm[:n]).max() < 2e-2
-        assert np.abs(out.keypoints_crop_px - cpu.keypoints_crop_px[:n]).max() < 0.5
-        assert np.abs(out.presence - cpu.presence[:n]).max() < 1e-2
-        assert np.abs(out.visibility - cpu.visibility[:n]).max() < 1e-2

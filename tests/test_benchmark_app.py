@@ -6,6 +6,7 @@ import json
 
 import cv2
 import numpy as np
+import torch
 
 from apps import benchmark
 from handpose.infer.benchmark import BenchmarkResult, ModelLatency, Percentiles, PipelineLatency
@@ -50,6 +51,9 @@ def test_benchmark_command_writes_table_json_and_plot(tmp_path, capsys):
     (run,) = doc["pipelines"]
     assert run["backend"] == "onnxruntime" and run["frames"] == 16 and run["mediapipe_video"]["count"] == 16
     assert [m["batch"] for m in doc["models"]] == [1, 2] and doc["roll_angles_deg"] == [0.0, -20.0, 20.0]
+    if not torch.cuda.is_available():  # the GPU engines say why they were not measured
+        assert "GPU engines not measured: no CUDA device" in table
+        assert doc["gpu_engines"]["unavailable"].startswith("no CUDA device")
     image = cv2.imread(str(out_png))
     assert image.shape == (450, 1100, 3) and image.std() > 10
     assert benchmark.main(["--photo", str(tmp_path / "none.jpg")]) == 2

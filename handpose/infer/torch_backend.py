@@ -3,7 +3,8 @@
 CPU: the caller's array is wrapped without a copy (``torch.from_numpy``) and run under
 ``torch.inference_mode``. CUDA (when ``torch.cuda.is_available()`` and ``device`` allows it): the
 model runs in fp16 under ``torch.autocast`` (its float32 interface stays as it is); static device
-input/output buffers and a CUDA graph for each batch size 1..``max_batch`` are made at construction,
+input/output buffers and a CUDA graph for each batch size 1..``max_batch`` (or each of
+``graph_batches``) are made at construction,
 so :meth:`TorchBackend.run` is one host->device copy into the static input, a graph replay, and one
 device->host copy into pinned buffers.
 """
@@ -33,6 +34,8 @@ class TorchBackend:
         fp16: half precision on CUDA (ignored on the CPU).
         cuda_graphs: capture CUDA graphs on CUDA (ignored on the CPU).
         threads: torch CPU threads (0 = leave torch's setting).
+        graph_batches: the batch sizes to capture graphs for (default every size 1..max_batch);
+            other sizes run eagerly.
     """
 
     name = "torch"
@@ -45,6 +48,7 @@ class TorchBackend:
         fp16: bool = True,
         cuda_graphs: bool = True,
         threads: int = 0,
+        graph_batches: tuple[int, ...] | None = None,
     ) -> None:
         if device not in ("auto", "cpu", "cuda"):
             raise InputError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
@@ -60,9 +64,12 @@ class TorchBackend:
         self.model = copy.deepcopy(model).eval().to(self.device)
         self._graphs: dict[int, torch.cuda.CUDAGraph] = {}
         if use_cuda:
-            self._setup_cuda(cuda_graphs)
+            sizes = tuple(range(1, self.max_batch + 1)) if graph_batches is None else tuple(graph_batches)
+            if any(not 1 <= n <= self.max_batch for n in sizes):
+                raise InputError(f"graph_batches within 1..{self.max_batch} expected, got {sizes}")
+            self._setup_cuda(sizes if cuda_graphs else ())
 
-    def _setup_cuda(self, cuda_graphs: bool) -> None:
+    def _setup_cuda(self, graph_batches: tuple[int, ...]) -> None:
         s, b = self.input_size, self.max_batch
         self._stream = torch.cuda.Stream()
         self._static_in = torch.zeros((b, 3, s, s), device=self.device, dtype=torch.float32)
@@ -72,14 +79,13 @@ class TorchBackend:
         )
         self._static_out: dict[int, tuple[torch.Tensor, ...]] = {}
         with torch.cuda.stream(self._stream), torch.inference_mode():
-            for n in range(1, b + 1):
+            for n in graph_batches:
                 for _ in range(3):  # warm-up (cuDNN autotuning, lazy init) before capture
                     self._forward_cuda(n)
-                if cuda_graphs:
-                    graph = torch.cuda.CUDAGraph()
-                    with torch.cuda.graph(graph, stream=self._stream):
-                        self._static_out[n] = self._forward_cuda(n)
-                    self._graphs[n] = graph
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph, stream=self._stream):
+                    self._static_out[n] = self._forward_cuda(n)
+                self._graphs[n] = graph
         self._stream.synchronize()
 
     def _forward_cuda(self, n: int) -> tuple[torch.Tensor, ...]:
