@@ -151,3 +151,14 @@ def test_a_lost_hand_is_looked_for_on_the_next_frames(photo, retry_frames, calls
         assert counts == ([1, 1, 2, 2] if retry_frames > 1 else [1, 1, 1, 1])
     with pytest.raises(InputError, match="lost_retry_frames"):
         TrackerConfig(lost_retry_frames=0)
+
+
+def test_fewer_hands_than_wanted_are_searched_for_more_often(photo):
+    """One hand in view, two wanted: MediaPipe looks for the second every ``search_every`` frames;
+    with one wanted it runs only every ``redetect_every``."""
+    for wanted, expected_calls in ((2, 3), (1, 1)):
+        with HandDetector(mode="video", num_hands=wanted) as det:
+            tracker = HandTracker(det, TrackerConfig(redetect_every=100, search_every=4))
+            sources = _run(tracker, photo, [0.9] * 10)
+            assert det.calls == expected_calls
+            assert all(len(s) == 1 for s in sources)  # still the one hand, one track

@@ -12,7 +12,9 @@ MediaPipe (:class:`handpose.detect.detector.HandDetector`) runs only when it mus
   a steady difference between the two does not count): a crop that collapses onto part of the
   hand, or trails a hand coming closer, keeps a confident presence score, so MediaPipe is asked to
   place it again (the next frame);
-* every ``redetect_every`` frames, to pick up hands that entered the view.
+* every ``redetect_every`` frames, to pick up hands that entered the view, and every
+  ``search_every`` frames while fewer hands are tracked than the detector looks for (a second hand
+  is picked up within a third of a second, not a second).
 
 On the other (steady-state) frames each tracked hand's box is placed from the keypoints the model
 predicted for it on the previous frame, smoothed by a light One Euro filter (:data:`CROP_SMOOTHING`)
@@ -55,6 +57,8 @@ class TrackerConfig:
         rescale_factor: a tracked hand whose keypoint box side has changed by more than this
             factor (either way) since the model's first answer after its detection is detected
             again on the next frame.
+        search_every: while fewer hands are tracked than the detector's ``num_hands``, run it at
+            least every this many frames.
     """
 
     redetect_every: int = 30
@@ -62,6 +66,7 @@ class TrackerConfig:
     min_box_px: float = 24.0
     lost_retry_frames: int = 5
     rescale_factor: float = 1.5
+    search_every: int = 10
 
     def __post_init__(self) -> None:
         if self.redetect_every < 1:
@@ -70,6 +75,8 @@ class TrackerConfig:
             raise InputError(f"presence_threshold in [0, 1] expected, got {self.presence_threshold}")
         if self.lost_retry_frames < 1:
             raise InputError(f"lost_retry_frames >= 1 expected, got {self.lost_retry_frames}")
+        if self.search_every < 1:
+            raise InputError(f"search_every >= 1 expected, got {self.search_every}")
         if self.rescale_factor <= 1.0:
             raise InputError(f"rescale_factor > 1 expected, got {self.rescale_factor}")
 
@@ -117,7 +124,8 @@ class HandTracker:
         """The hands to crop in this (H, W, 3) uint8 RGB frame (detector run if needed)."""
         self._since_detection += 1
         source: Literal["detector", "tracker"]
-        if not self._tracks or self._retries > 0 or self._since_detection >= self.config.redetect_every:
+        searching = len(self._tracks) < self.detector.num_hands and self._since_detection >= self.config.search_every
+        if not self._tracks or self._retries > 0 or searching or self._since_detection >= self.config.redetect_every:
             boxes = self.detector.detect(rgb, timestamp_s)
             self._adopt(boxes, timestamp_s)
             self._since_detection = 0
