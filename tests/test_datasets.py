@@ -181,6 +181,26 @@ def test_rhd_missing_files_are_named(rhd_root: tuple[Path, list], tmp_path: Path
         RHDDataset(root, size=64)[1]
 
 
+class _RunsCode:
+    """A pickle payload that would create a file when unpickled by a plain ``pickle.load``."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path.touch, (self.target,))
+
+
+def test_rhd_pickle_that_would_run_code_is_refused(rhd_root: tuple[Path, list], tmp_path: Path) -> None:  # type: ignore[type-arg]
+    root, _ = rhd_root
+    marker = tmp_path / "ran"
+    with (root / "training" / "anno_training.pickle").open("wb") as f:
+        pickle.dump({0: {"xyz": _RunsCode(marker)}}, f, protocol=2)
+    with pytest.raises(InputError, match=r"refused to load .*only dicts, numbers and numpy arrays"):
+        RHDDataset(root)
+    assert not marker.exists()
+
+
 # --------------------------------------------------------------------------- STB
 
 

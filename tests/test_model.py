@@ -205,3 +205,17 @@ def test_committed_default_model_matches_its_manifest():
     assert sha256_of(DEFAULT_CHECKPOINT) == entry["sha256"]
     assert {"training", "evaluation"} <= set(entry)
     assert load_model(DEFAULT_CHECKPOINT).config.to_dict() == entry["model_config"]
+
+
+class _NotATensor:
+    """An object ``weights_only`` loading refuses (any class of one's own)."""
+
+
+def test_checkpoint_with_python_objects_is_refused_without_torch_advice(tmp_path):
+    path = tmp_path / "objects.pt"
+    torch.save({"format": "handpose", "payload": _NotATensor()}, path)
+    with pytest.raises(CheckpointError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert "Python objects other than tensors" in message and "could run code" in message
+    assert "weights_only" not in message and "\n" not in message

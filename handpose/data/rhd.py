@@ -15,8 +15,9 @@ forward) in METRES, ``uv_vis`` the 2D keypoints in px and a visibility flag (1 =
 RIGHT hand, each in RHD order (wrist, then thumb, index, middle, ring, pinky, each from the TIP
 to the base; ``skeleton.RHD_TO_OURS``). The mask's values are 0 background, 1 person, 2-17 the
 left hand, 18-33 the right hand. The pickles were written by Python 2, so they are read with
-``encoding="latin1"``. A pickle can run code when loaded: only load RHD files from a source you
-trust.
+``encoding="latin1"``. A pickle can run code when loaded, so it is read with a restricted
+unpickler (:class:`_ArraysOnly`) that builds only what RHD's files hold - dicts, lists, numbers,
+strings and numpy arrays - and refuses any other class or function with a clear error.
 
 Which hand: every image has both hands labelled, often one of them out of view.
 ``hands="dominant"`` (default) gives one sample per image, the hand with more mask pixels —
@@ -125,12 +126,34 @@ class RHDDataset:
         return bool(left > right)
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles builtins containers and numpy arrays only; anything else a pickle names (e.g.
+    ``os.system``) raises UnpicklingError instead of being imported and called."""
+
+    ALLOWED: Final = frozenset({
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 store an array's bytes
+    })
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}: RHD annotations hold only dicts, "
+                                         "numbers and numpy arrays")
+        import warnings
+
+        with warnings.catch_warnings():  # numpy 2 renamed numpy.core; Python 2 pickles still say it
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return super().find_class(module, name)
+
+
 def _read_annotations(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per sample, by hand (0 left, 1 right), in our order: xyz mm (N, 2, 21, 3) float32, uv px
     (N, 2, 21, 2) float64, visible (N, 2, 21) bool; K (N, 3, 3) float64; ids (N,) sorted."""
     try:
         with path.open("rb") as f:
-            anno = pickle.load(f, encoding="latin1")
+            anno = _ArraysOnly(f, encoding="latin1").load()
     except (pickle.UnpicklingError, EOFError, ValueError) as exc:
         raise InputError(f"{path} is not a readable RHD annotation pickle: {exc}") from None
     if not isinstance(anno, dict) or not anno:

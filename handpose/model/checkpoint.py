@@ -12,6 +12,7 @@ truncated checkpoint under the final name.
 from __future__ import annotations
 
 import os
+import pickle
 import warnings
 from pathlib import Path
 from typing import Any, Final
@@ -55,6 +56,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint file not found: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # objects weights_only refuses: say so, without torch's advice
+        raise CheckpointError(f"{path} holds Python objects other than tensors and plain containers; they are "
+                              "not loaded, since loading them could run code") from None
     except Exception as exc:  # torch raises several types for truncated/corrupt zips
         raise CheckpointError(
             f"{path} is not a readable handpose checkpoint (truncated or corrupt?): {type(exc).__name__}: {exc}"
@@ -104,7 +108,9 @@ def load_weights(model: HandModel, state_dict: dict[str, torch.Tensor], origin: 
     if added:
         warnings.warn(f"{origin} predates the heads {sorted({k.rsplit('.', 1)[0] for k in added})}; they are "
                       "zeroed (visibility 0.5 for every joint)", stacklevel=2)
-        state_dict = {**state_dict, **{k: torch.zeros_like(own[k]) for k in added}}
+        # an older version of such a head (other weight names) is superseded, not loaded
+        state_dict = {k: v for k, v in state_dict.items() if k in own or not k.startswith(ADDED_HEADS)}
+        state_dict.update({k: torch.zeros_like(own[k]) for k in added})
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
     wrong = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(v.shape)}"
