@@ -5,7 +5,7 @@
     python -m apps.process_video videos/ --out-root results        # every video in a folder
     python -m apps.process_video my_clip.mp4 --resume              # continue an interrupted run
 
-Each video's outputs go to ``<out-root>/<video stem>/`` (default ``outputs/<stem>/``):
+Each video's outputs go to ``<out-root>/<name>/`` (its stem made safe) (default ``outputs/<stem>/``):
 ``annotated.mp4``, ``poses.jsonl``, ``poses.csv``, ``summary.json`` and with ``--coco``
 ``coco_wholebody.json``. Progress is checkpointed every ``--checkpoint-every`` frames; after an
 interruption (Ctrl-C, a crash, a reboot) ``--resume`` continues and ends with the same files an
@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="*", type=Path, default=[SAMPLE_CLIP],
                         help="video files and/or folders of videos (default: the sample clip)")  # fmt: skip
-    parser.add_argument("--out-root", type=Path, default=Path("outputs"), help="outputs go to OUT_ROOT/<stem>/")
+    parser.add_argument("--out-root", type=Path, default=Path("outputs"), help="outputs go to OUT_ROOT/<name>/ (the video's stem, made safe)")
     parser.add_argument("--smooth", choices=("none", "live", "offline"), default="offline",
                         help="offline: zero-lag smoothing over the whole video (default); live: the pipeline's causal "
                              "filters (One Euro, Kalman on the position); none: raw per-frame output")  # fmt: skip

@@ -1,6 +1,7 @@
 """Recorded-video processing: a video in, per-frame hand poses and an annotated video out, resumable.
 
-Outputs in ``out_dir`` (default ``outputs/<video stem>/``):
+Outputs in ``out_dir`` (default ``outputs/<name>/``, the video's stem made safe by
+:func:`output_name`); one run at a time per folder (:class:`handpose.io.run_lock.RunLock`):
 
 * ``poses.jsonl`` - one line per decoded frame (:mod:`handpose.io.frame_record`)
 * ``poses.csv`` - one row per hand per frame (:mod:`handpose.io.csv_writer`)
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -44,6 +46,7 @@ from handpose.io.coco_export import write_coco_wholebody
 from handpose.io.csv_writer import write_csv
 from handpose.io.frame_record import FrameRecord
 from handpose.io.jsonl_writer import JsonlWriter, read_jsonl
+from handpose.io.run_lock import RunLock
 from handpose.smooth.offline import smooth_records
 from handpose.types import Frame, HandPose
 from handpose.viz.draw import draw_hands, draw_label
@@ -113,9 +116,17 @@ class VideoJobResult:
     mean_stage_ms: dict[str, float] = field(default_factory=dict)
 
 
+def output_name(video: Path) -> str:
+    """The name of a video's output folder: its stem with anything but letters, digits, ``_``, ``-``
+    and ``.`` replaced by ``_`` and leading/trailing dots dropped (``...mp4`` has the stem ``..``),
+    or ``video`` if nothing is left - a name that always stays inside the output root."""
+    name = re.sub(r"[^\w.-]", "_", video.stem).strip(".")
+    return name or "video"
+
+
 def default_out_dir(video: Path, root: Path = Path("outputs")) -> Path:
-    """``outputs/<video stem>/``."""
-    return root / video.stem
+    """``outputs/<output name>/`` (:func:`output_name`)."""
+    return root / output_name(video)
 
 
 class _Checkpoint:
@@ -170,6 +181,23 @@ def process_video(
     if not video.is_file():
         raise InputError(f"video file {video} does not exist")
     out = default_out_dir(video) if out_dir is None else Path(out_dir)
+    with RunLock(out):
+        _remove_orphans(out)
+        return _process_locked(video, pipeline, out, options)
+
+
+#: temporary files of interrupted atomic writes in an output folder (``handpose.atomic``, the annotated video)
+ORPHAN_PATTERNS = (".*.tmp", ".annotated.*.mp4")
+
+
+def _remove_orphans(out: Path) -> None:
+    """Delete temporary files a killed run left behind (only while holding the folder's lock)."""
+    for pattern in ORPHAN_PATTERNS:
+        for orphan in out.glob(pattern):
+            orphan.unlink(missing_ok=True)
+
+
+def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: VideoJobOptions) -> VideoJobResult:
     work = out / ".partial"
     checkpoint = _Checkpoint(work, _identity(video, options))
     resumed = options.resume and checkpoint.load()
@@ -328,11 +356,11 @@ def process_many(
     out_root: Path,
     options: VideoJobOptions,
 ) -> list[VideoJobResult]:
-    """Process several videos one after another into ``out_root/<stem>/`` with one pipeline."""
-    stems = [v.stem for v in videos]
-    clashes = sorted({s for s in stems if stems.count(s) > 1})
+    """Process several videos one after another into ``out_root/<output name>/`` with one pipeline."""
+    names = [output_name(v) for v in videos]
+    clashes = sorted({s for s in names if names.count(s) > 1})
     if clashes:
-        raise InputError(f"videos with distinct names expected (outputs go to <out>/<stem>/); repeated: {clashes}")
+        raise InputError(f"videos with distinct names expected (outputs go to <out>/<name>/); repeated: {clashes}")
     pipeline = make_pipeline()
     results = []
     try:

@@ -219,6 +219,53 @@ def test_killed_run_resumes_to_the_same_files(checkpoint, tmp_path):
     assert summary["frames_processed"] == total
 
 
+def test_output_names_stay_inside_the_root(pipeline, frames, tmp_path):
+    from handpose.video_job import output_name
+
+    assert [output_name(Path(n)) for n in ("...mp4", "..mp4", ".hidden.mp4", "a b/c?.mp4", "ok-1.mp4")] == \
+        ["video", "video", "hidden", "c_", "ok-1"]
+    root = tmp_path / "root"
+    unrelated = tmp_path / ".partial"  # the parent of the root holds a folder that must survive
+    unrelated.mkdir()
+    clip = write_video(tmp_path / "...mp4", frames[:4])
+    result = process_video(clip, pipeline, out_dir=root / output_name(clip),
+                           options=VideoJobOptions(annotate=False, progress=False))
+    assert result.out_dir == root / "video" and (root / "video" / "poses.jsonl").is_file()
+    assert unrelated.is_dir()
+    assert app.main([str(clip), "--out-root", str(root), "--quiet", "--no-video", "--smooth", "none"]) == 0
+    assert sorted(p.name for p in root.iterdir()) == ["video"] and unrelated.is_dir()
+
+
+def test_a_second_run_on_the_same_folder_is_refused(pipeline, frames, tmp_path):
+    """A real second process holds the folder's lock; this run stops at once, naming its pid."""
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from handpose.io.run_lock import RunLock\n"
+        f"with RunLock(Path({str(out)!r})):\n    print('locked', flush=True); time.sleep(60)")],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        clip = write_video(tmp_path / "a.mp4", frames[:4])
+        with pytest.raises(InputError, match=rf"being written by another run \(pid {holder.pid}\)"):
+            process_video(clip, pipeline, out, VideoJobOptions(annotate=False, progress=False))
+        assert not (out / ".partial").exists()  # nothing of the other run's was touched
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    # the killed holder's lock is gone with it: the next run goes through, and removes orphans
+    (out / ".annotated.x1y2.mp4").write_bytes(b"half a video")
+    (out / ".poses.jsonl.abcd.tmp").write_text("half")
+    process_video(clip, pipeline, out, VideoJobOptions(annotate=False, progress=False))
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".lock"]
+
+
+def test_an_existing_file_as_the_output_folder_is_a_one_line_error(pipeline, frames, tmp_path):
+    clip = write_video(tmp_path / "a.mp4", frames[:4])
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(InputError, match="cannot create the output folder .*taken"):
+        process_video(clip, pipeline, tmp_path / "taken", VideoJobOptions(annotate=False, progress=False))
+
+
 def test_clip_evaluation_against_the_sample_clips_ground_truth():
     from handpose.clip_eval import evaluate_clip
     from handpose.io.frame_record import FrameRecord
