@@ -5,11 +5,14 @@
     python -m apps.process_video videos/ --out-root results        # every video in a folder
     python -m apps.process_video my_clip.mp4 --resume              # continue an interrupted run
 
-Each video's outputs go to ``<out-root>/<name>/`` (its stem made safe) (default ``outputs/<stem>/``):
+Each video's outputs go to ``<out-root>/<name>/`` (default ``outputs/``; the name is the video's
+stem made safe), one run per folder at a time:
 ``annotated.mp4``, ``poses.jsonl``, ``poses.csv``, ``summary.json`` and with ``--coco``
 ``coco_wholebody.json``. Progress is checkpointed every ``--checkpoint-every`` frames; after an
 interruption (Ctrl-C, a crash, a reboot) ``--resume`` continues and ends with the same files an
 uninterrupted run writes. Unreadable frames are skipped, counted and listed in ``summary.json``.
+A video of a batch that cannot be processed is reported and the others still run. Exit status: 0
+all done, 1 some videos failed (listed at the end), 2 bad arguments, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from handpose.capture.video_file import VIDEO_SUFFIXES
 from handpose.errors import HandposeError, InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
-from handpose.video_job import VideoJobOptions, process_many
+from handpose.video_job import VideoFailure, VideoJobOptions, process_many
 
 SAMPLE_CLIP = Path(__file__).resolve().parent / "assets" / "sample_clip.mp4"
 
@@ -91,13 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     except HandposeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    failed = [r for r in results if isinstance(r, VideoFailure)]
     for result in results:
+        if isinstance(result, VideoFailure):
+            print(f"{result.video}: FAILED: {result.error}")
+            continue
         skipped = len(result.skipped_frames)
         print(f"{result.video}: {result.frames_processed} frames, hands in {result.frames_with_hands}, "
               f"{skipped} unreadable frame{'s' if skipped != 1 else ''} skipped")  # fmt: skip
         for name, path in result.outputs.items():
             print(f"  {name:<7} {path}")
-    return 0
+    if len(results) > 1:
+        print(f"{len(results) - len(failed)} of {len(results)} videos done, {len(failed)} failed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from handpose.atomic import atomic_path, write_text_atomic
 from handpose.capture.video_file import VideoFileSource
-from handpose.errors import InputError
+from handpose.errors import HandposeError, InputError
 from handpose.io.coco_export import write_coco_wholebody
 from handpose.io.csv_writer import write_csv
 from handpose.io.frame_record import FrameRecord
@@ -350,25 +350,41 @@ def write_annotated_video(
     return count
 
 
+@dataclass(frozen=True)
+class VideoFailure:
+    """A video of a batch that could not be processed, and why (one line)."""
+
+    video: Path
+    error: str
+
+
 def process_many(
     videos: Sequence[Path],
     make_pipeline: Callable[[], PosePipeline],
     out_root: Path,
     options: VideoJobOptions,
-) -> list[VideoJobResult]:
-    """Process several videos one after another into ``out_root/<output name>/`` with one pipeline."""
+) -> list[VideoJobResult | VideoFailure]:
+    """Process several videos one after another into ``out_root/<output name>/`` with one pipeline.
+    A video that fails (unreadable, unwritable outputs) is reported as a :class:`VideoFailure` and
+    the others still run; the list follows ``videos``' order."""
     names = [output_name(v) for v in videos]
     clashes = sorted({s for s in names if names.count(s) > 1})
     if clashes:
         raise InputError(f"videos with distinct names expected (outputs go to <out>/<name>/); repeated: {clashes}")
     pipeline = make_pipeline()
-    results = []
+    results: list[VideoJobResult | VideoFailure] = []
     try:
         for video in videos:
             started = time.monotonic()
-            results.append(process_video(video, pipeline, default_out_dir(video, out_root), options))
+            try:
+                result = process_video(video, pipeline, default_out_dir(video, out_root), options)
+            except HandposeError as exc:
+                results.append(VideoFailure(video, str(exc)))
+                pipeline.reset()  # the next video starts from a clean tracker, whatever failed
+                continue
+            results.append(result)
             if options.progress:
-                print(f"{video.name}: done in {time.monotonic() - started:.1f} s -> {results[-1].out_dir}")
+                print(f"{video.name}: done in {time.monotonic() - started:.1f} s -> {result.out_dir}")
     finally:
         pipeline.close()
     return results

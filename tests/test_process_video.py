@@ -186,6 +186,15 @@ def test_folder_of_videos_and_errors(checkpoint, frames, tmp_path, capsys):
     assert len(list(read_jsonl(tmp_path / "res" / "b" / "poses.jsonl"))) == 6
     assert app.main([str(tmp_path / "missing.mp4"), "--quiet"]) == 2
     assert "does not exist" in capsys.readouterr().err
+    # one unreadable video in the middle of a batch: the others are processed, the failure reported
+    (folder / "a2_broken.mp4").write_bytes(b"\x00not a video" * 100)
+    code = app.main([str(folder), "--out-root", str(tmp_path / "res2"), "--checkpoint", str(checkpoint), "--quiet",
+                     "--no-video", "--smooth", "none"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1 and sorted(p.name for p in (tmp_path / "res2").iterdir()) == ["a", "a2_broken", "b"]
+    assert len(list(read_jsonl(tmp_path / "res2" / "b" / "poses.jsonl"))) == 6
+    assert "a2_broken.mp4: FAILED: " in out and "2 of 3 videos done, 1 failed" in out
+    assert "Traceback" not in out
     with pytest.raises(InputError, match="no video files"):
         app.find_videos([tmp_path / "res"])
 
