@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from handpose.capture import open_source
-from handpose.errors import HandposeError
+from handpose.errors import HandposeError, LoopError
 from handpose.infer.pipeline import PipelineConfig
 from handpose.live import LiveSession
 
@@ -69,6 +69,10 @@ def run(args: argparse.Namespace, scratch: Path) -> int:
         from handpose.viz.open3d_viewer import run_open3d
 
         return run_open3d(session, not args.headless, args.max_frames, args.screenshot)
+    except (HandposeError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # anything else in the loop: one line and a non-zero exit, not a traceback
+        raise LoopError(f"the live demo stopped: {type(exc).__name__}: {exc}") from exc
     finally:
         session.close()
 

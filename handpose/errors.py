@@ -23,3 +23,7 @@ class MissingDependencyError(HandposeError, ImportError):
             f"{purpose} needs the package '{package}', which is not installed. "
             f"Install it with: pip install -e '.[{extra}]'"
         )
+
+
+class LoopError(HandposeError):
+    """Something raised inside a viewer's frame loop; the loop stopped (the message names what)."""

@@ -97,6 +97,22 @@ def test_qt_window_under_xvfb(checkpoint, clip, tmp_path):
     assert coloured > 0.001, "the 3D view shows no skeleton"
 
 
+def test_qt_window_stops_with_a_message_when_its_loop_raises(checkpoint, clip, tmp_path):
+    """A screenshot path that cannot be written raises inside the Qt timer: the demo must exit
+    non-zero with one line, not hang with a traceback (a real process under Xvfb, with a timeout)."""
+    pytest.importorskip("PyQt5")
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run is not installed (Debian package xvfb)")
+    (tmp_path / "a_file").write_text("not a folder")
+    run = subprocess.run(
+        ["xvfb-run", "-a", sys.executable, "-m", "apps.live_demo", "--source", str(clip), "--checkpoint",
+         str(checkpoint), "--max-frames", "3", "--screenshot", str(tmp_path / "a_file" / "shot.png"), "--no-pace"],
+        cwd=REPO, env={**os.environ, "QT_QPA_PLATFORM": "xcb"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "error: " in run.stderr and "Traceback" not in run.stderr
+
+
 def test_missing_camera_and_display_errors(capsys, monkeypatch):
     if not Path("/dev/video5").exists():
         assert live_demo.main(["--viewer", "open3d", "--headless", "--source", "webcam:5"]) == 2

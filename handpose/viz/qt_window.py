@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from handpose.errors import MissingDependencyError
+from handpose.errors import HandposeError, LoopError, MissingDependencyError
 from handpose.types import HandPose, StageTimings, check_rgb_frame
 from handpose.viz.draw import timing_lines
 from handpose.viz.screenshot import save_screenshot
@@ -213,6 +213,8 @@ def run_qt(session: LiveSession, max_frames: int | None = None, screenshot: str 
     With ``max_frames`` the window closes after that many frames; at the end of a finite source it
     stays open on the last frame unless ``max_frames`` or ``screenshot`` is given. ``screenshot``:
     save the window (PNG + JSON sidecar, :mod:`handpose.viz.screenshot`) before closing.
+    Anything raised in the frame loop closes the window and is raised here (a :class:`LoopError`
+    naming it, unless it is already a :class:`HandposeError`).
     """
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     window = LiveWindow(
@@ -242,7 +244,19 @@ def run_qt(session: LiveSession, max_frames: int | None = None, screenshot: str 
         if screenshot is not None or max_frames is not None:
             window.close()
 
+    failure: list[BaseException] = []
+
     def tick() -> None:
+        """One frame; anything it raises stops the loop (a raise inside a Qt timer would only print
+        a traceback and leave the window running forever)."""
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - reported after the event loop, with the window closed
+            failure.append(exc)
+            window.close()
+            app.quit()
+
+    def step() -> None:
         nonlocal shown, last
         if window.quit_requested:
             return
@@ -263,4 +277,9 @@ def run_qt(session: LiveSession, max_frames: int | None = None, screenshot: str 
 
     QtCore.QTimer.singleShot(0, tick)
     app.exec_()
+    if failure:
+        exc = failure[0]
+        if isinstance(exc, HandposeError):
+            raise exc
+        raise LoopError(f"the live demo stopped at frame {shown}: {type(exc).__name__}: {exc}") from exc
     return shown
