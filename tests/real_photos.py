@@ -1,7 +1,8 @@
-"""The real hand photos in ../shared/data/real_hand_photos (Apache-2.0 / MIT), for smoke and parity tests.
+"""Real hand photos shipped with the tests (``tests/assets/real_hand_photos``, Apache-2.0, from
+MediaPipe's gesture test data), for smoke and parity tests.
 
 They have no 3D labels; tests use them to check detection, handedness, cropping and backend parity
-on real pictures. Tests that need them skip with a reason when the folder is absent.
+on real pictures.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
-PHOTO_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
+PHOTO_DIR = Path(__file__).resolve().parent / "assets" / "real_hand_photos"
 
 #: photos in which MediaPipe finds exactly one hand, both as given and flipped left-right
 ONE_HAND_PHOTOS = (
@@ -26,10 +26,8 @@ ONE_HAND_PHOTOS = (
 
 
 def load_rgb(relative: str) -> np.ndarray:
-    """(H, W, 3) uint8 RGB of one photo; skips the test when the photo folder is absent."""
+    """(H, W, 3) uint8 RGB of one photo."""
     path = PHOTO_DIR / relative
-    if not path.is_file():
-        pytest.skip(f"real photos not found at {PHOTO_DIR}")
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     assert bgr is not None, f"unreadable photo {path}"
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
