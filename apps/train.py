@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--teacher-3d", type=float, default=LossWeights.teacher_3d,
                    help="weight of the rotation-invariant 3D term against a teacher's shape (real photos)")
     t.add_argument("--visibility", type=float, default=LossWeights.visibility, help="weight of the visibility term")
+    t.add_argument("--train-only", nargs="+", default=[], metavar="PREFIX",
+                   help="train only the parameters whose names start with these (e.g. "
+                        "image_vae.encoder.keypoints.visibility); the rest stays frozen, in eval mode")
     t.add_argument("--recon", choices=["squared", "euclidean"], default=LossWeights.recon,
                    help="pose reconstruction loss: sum of squared errors, or sum of joint distances (as EPE)")
     t.add_argument("--eval-every", type=int, default=1000)
@@ -107,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
                       eval_every=a.eval_every, checkpoint_every=a.checkpoint_every, num_workers=a.workers,
                       losses=LossWeights(beta=a.beta, align_kl=a.align_kl, recon=a.recon,
                                          teacher_3d=a.teacher_3d, visibility=a.visibility),
-                      augment=augment)
+                      augment=augment, train_only=tuple(a.train_only))
     torch.manual_seed(a.seed)
     parts = [open_dataset(spec, "train", a.input_size) for spec in a.data]
     offsets = KeypointOffsets.load(a.offsets) if a.convention == "mediapipe" else None

@@ -117,3 +117,18 @@ def test_torchrun_two_processes_gloo(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count(" OK ") == 2
     assert (tmp_path / "out" / "model.pt").exists()
+
+
+def test_train_only_changes_just_the_named_head(tmp_path):
+    """A head trained on a finished model: every other weight and every batch-norm statistic stays."""
+    samples = toy_samples(6)
+    model = build_model(SMALL)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    head = "image_vae.encoder.keypoints.visibility"
+    cfg = TrainConfig(pose_steps=0, image_steps=0, finetune_steps=20, batch_size=6, lr=1e-3, checkpoint_every=1000,
+                      eval_every=0, train_only=(head,))
+    Trainer(model, cfg, samples, tmp_path, progress=False).run()
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith(head) for k in changed), sorted(changed)[:5]
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg

@@ -67,6 +67,10 @@ class TrainConfig:
         losses: loss weights.
         augment: how image samples are re-viewed each time they are drawn
             (:mod:`handpose.data.augment`); None = as stored.
+        train_only: parameter-name prefixes (e.g. ``image_vae.encoder.keypoints.visibility``):
+            when given, only those parameters train, in every stage, and the rest of the model
+            stays in eval mode (its batch-norm statistics unchanged) - a head trained on a finished
+            model. Empty = what each stage trains.
     """
 
     schedule: Schedule = "staged"
@@ -83,6 +87,7 @@ class TrainConfig:
     num_workers: int = 0
     losses: LossWeights = field(default_factory=LossWeights)
     augment: AugmentConfig | None = None
+    train_only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.schedule not in ("staged", "joint"):
@@ -121,6 +126,7 @@ class TrainConfig:
         if values.get("augment") is not None:
             augment = dict(values["augment"])
             values["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in augment.items()})
+        values["train_only"] = tuple(values.get("train_only", ()))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -160,8 +166,15 @@ class _LossModule(nn.Module):
         return tuple(getattr(terms, f.name) for f in fields(terms))
 
 
-def _trainable(model: HandModel, stage: Stage) -> list[nn.Parameter]:
-    """Freeze what the stage does not train; return the parameters it does."""
+def _trainable(model: HandModel, stage: Stage, only: tuple[str, ...] = ()) -> list[nn.Parameter]:
+    """Freeze what the stage does not train (or all but the ``only`` prefixes); return the parameters it does."""
+    if only:
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith(only))
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise InputError(f"train_only {only} names no parameter of the model")
+        return params
     train_pose = stage in ("pose", "joint")
     train_image = stage in ("image", "joint")
     for p in model.pose_vae.parameters():
@@ -169,6 +182,17 @@ def _trainable(model: HandModel, stage: Stage) -> list[nn.Parameter]:
     for p in list(model.image_vae.parameters()) + list(model.alignment.parameters()):
         p.requires_grad_(train_image)
     return [p for p in model.parameters() if p.requires_grad]
+
+
+def _train_mode(model: HandModel, only: tuple[str, ...]) -> None:
+    """Training mode for what trains: the whole model, or with ``only`` just the modules named."""
+    if not only:
+        model.train()
+        return
+    model.eval()
+    for name, module in model.named_modules():
+        if name.startswith(only):
+            module.train()
 
 
 def _lr_factor(step_in_stage: int, stage_len: int) -> float:
@@ -271,11 +295,17 @@ class Trainer:
                        meta={"train_config": self.config.to_dict(), "steps": self.step})
         return last
 
+    def _modes(self, stage: Stage) -> None:
+        """Train/eval mode of each part for ``stage`` (a frozen pose VAE stays in eval mode)."""
+        _train_mode(self.model, self.config.train_only)
+        if stage == "image" and not self.config.train_only:
+            self.model.pose_vae.eval()
+
     def _run_stage(self) -> dict[str, float]:
         cfg = self.config
         stage, start, length = cfg.stage_at(self.step)
         end = start + length
-        params = _trainable(self.model, stage)
+        params = _trainable(self.model, stage, cfg.train_only)
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         if self._opt_state is not None:
             try:
@@ -286,9 +316,7 @@ class Trainer:
         loss_module: nn.Module = _LossModule(self.model, cfg.losses)
         if self.world > 1:
             loss_module = nn.parallel.DistributedDataParallel(loss_module, find_unused_parameters=True)
-        self.model.train()
-        if stage == "image":
-            self.model.pose_vae.eval()
+        self._modes(stage)
         bar = None
         if self.progress and self.rank == 0:
             from tqdm import tqdm
@@ -325,9 +353,7 @@ class Trainer:
                     (cfg.eval_every and self.step % cfg.eval_every == 0) or self.step == cfg.total_steps
                 ):
                     last.update(self.evaluate_fn(self.model, self.step))
-                    self.model.train()
-                    if stage == "image":
-                        self.model.pose_vae.eval()
+                    self._modes(stage)
                 self._log(last)
         if self._stop:
             self._save_state(optimizer)
