@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
             for visible_only in (True, False):
                 r = evaluate(model, data, a.synthetic, visible_only=visible_only, ensemble=plain).to_json()
                 key = f"synthetic_{name}_{'visible' if visible_only else 'all'}_joints"
-                row[key] = {k: r[k] for k in ("aligned", "image_vae", "keypoints_2d_px", "presence_accuracy")}
+                row[key] = {k: r[k] for k in ("aligned", "image_vae", "keypoints_2d_px", "presence_accuracy",
+                                              "visibility_auc")}
         report[str(checkpoint)] = row
     a.out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(a.out, json.dumps({"real": a.real, "synthetic": a.synthetic, "checkpoints": report},
@@ -86,7 +87,7 @@ def val_sets(labels: Path) -> dict[str, list[int]]:
 def print_table(report: dict[str, dict[str, object]]) -> None:
     """The headline numbers of each checkpoint, one row each."""
     head = (f"{'checkpoint':<34}{'decode':>7}{'2D/box':>8}{'median':>8}{'PCK.1':>7}{'PCK.2':>7}{'spread':>8}"
-            f"{'PA mm':>7}{'PA vae':>8}{'AUC vis':>9}{'EPE vis':>9}{'AUC all':>9}{'AUC MP':>8}")
+            f"{'PA mm':>7}{'PA vae':>8}{'AUC vis':>9}{'EPE vis':>9}{'AUC all':>9}{'AUC MP':>8}{'vis AUC':>8}")
     print(head)
     for name, row in report.items():
         for decode in ("global", "local"):
@@ -102,7 +103,8 @@ def print_table(report: dict[str, dict[str, object]]) -> None:
                   f"{aligned['rig_points_visible_joints']['auc_20_50_published']:>9.3f}"
                   f"{aligned['rig_points_visible_joints']['epe_mean_mm']:>9.2f}"
                   f"{aligned['rig_points_all_joints']['auc_20_50_published']:>9.3f}"
-                  f"{aligned['mediapipe_points_visible_joints']['auc_20_50_published']:>8.3f}")
+                  f"{aligned['mediapipe_points_visible_joints']['auc_20_50_published']:>8.3f}"
+                  f"{syn['rig_points_all_joints']['visibility_auc']:>8.3f}")  # type: ignore[index]
         for key, r in row.items():
             if key.startswith("real_") and key not in ("real_global", "real_local") and isinstance(r, dict):
                 print(f"{'':<34}{key[5:]:>16}: {r['hands']} hands, 2D {r['kp_error_mean']:.4f}, spread "

@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT)
     p.add_argument("--report", type=Path, default=Path("docs/eval_default"))
     p.add_argument("--command", default="", help="the training command, for the record")
+    p.add_argument("--earlier-runs", type=Path, nargs="*", default=[],
+                   help="runs this one continued from (--init-from), whose wall time counts too")
     p.add_argument("--data-description", default="", help="what the training data were")
     p.add_argument("--convention", choices=["rig", "mediapipe"], default="rig",
                    help="the points the model was trained to output (apps.train --convention)")
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     source = a.run / "model.pt"
     model = load_model(source)
     meta = read_checkpoint(source)["meta"]
-    logs = [json.loads(line) for line in (a.run / "log.jsonl").read_text().splitlines()]
+    runs = [*a.earlier_runs, a.run]
+    run_logs = [[json.loads(line) for line in (r / "log.jsonl").read_text().splitlines()] for r in runs]
     held_out = open_dataset(a.eval_data, "test", model.config.input_size)
     report = evaluate(model, held_out, a.eval_data)
     visible = evaluate(model, held_out, a.eval_data, visible_only=True)
@@ -76,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
             "steps": meta.get("steps"),
             # each stage logs seconds since it started: the last record of each stage is its wall time
             "wall_time_s": round(sum(max(r["sec"] for r in logs if r["stage_index"] == s)
-                                     for s in {r["stage_index"] for r in logs}), 1),
+                                     for logs in run_logs for s in {r["stage_index"] for r in logs}), 1),
+            "runs": [str(r) for r in runs],
         },
         "evaluation": {
             "data": a.eval_data, "hands": report.count, "negatives": report.negatives,

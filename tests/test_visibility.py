@@ -1,7 +1,7 @@
 """The default model's per-joint visibility separates visible from hidden joints on renders it
-never saw (its own seed). The current default reaches ROC AUC 0.77 there (an untrained head: 0.5);
-the real-hands issue's bar is 0.9, not met yet (a probe on its frozen features with a small MLP
-reached 0.88), so the test holds the level it has."""
+never saw (its own seed). The current default reaches ROC AUC 0.87 there (0.86 on the whole
+held-out test set; an untrained head: 0.5; the previous default's linear head: 0.77); the
+real-hands issue's bar is 0.9, not met yet, so the test holds the level it has."""
 
 from __future__ import annotations
 
@@ -11,21 +11,7 @@ import torch
 from handpose.data.batch import collate
 from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
 from handpose.model.checkpoint import load_default_model
-
-
-def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve: the chance that a random positive scores above a random negative
-    (ties count half), by ranks (Mann-Whitney U)."""
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    # average ranks over ties
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    for start, n in zip(first, counts):
-        ranks[order[start:start + n]] = start + (n + 1) / 2.0
-    pos = labels.astype(bool)
-    n_pos, n_neg = pos.sum(), (~pos).sum()
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+from handpose.train.metrics import roc_auc
 
 
 def test_roc_auc_known_answers():
@@ -33,6 +19,7 @@ def test_roc_auc_known_answers():
     assert roc_auc(np.array([0.9, 0.8, 0.2, 0.1]), np.array([0, 0, 1, 1])) == 0.0
     assert roc_auc(np.array([0.5, 0.5, 0.5, 0.5]), np.array([0, 1, 0, 1])) == 0.5
     assert roc_auc(np.array([0.1, 0.6, 0.4, 0.9]), np.array([0, 0, 1, 1])) == 0.75
+    assert np.isnan(roc_auc(np.array([0.1, 0.2]), np.array([1, 1])))
 
 
 def test_visibility_auc_on_held_out_renders():
@@ -44,4 +31,4 @@ def test_visibility_auc_on_held_out_renders():
         visibility = model.infer(batch.images).visibility.numpy()
     labels = np.stack([s.visibility for s in samples])
     assert 0.1 < labels.mean() < 0.95  # both kinds of joint are there to be told apart
-    assert roc_auc(visibility.ravel(), labels.ravel()) >= 0.72
+    assert roc_auc(visibility.ravel(), labels.ravel()) >= 0.84

@@ -5,7 +5,8 @@ The three backbone maps are merged top-down (1x1 lateral convolutions, nearest u
 into one stride-8 map of ``width`` channels; a 1x1 convolution gives one heatmap per joint. A
 softmax over each heatmap's cells is a distribution over where the joint is, and its weights pool
 the merged map into a feature vector per joint — what the image looks like at that joint, which is
-where its depth and occlusion show; a linear layer on that vector gives the joint's visibility.
+where its depth and occlusion show; :class:`VisibilityHead` reads the joints' visibility from those
+vectors.
 
 Decoding the position: ``"global"`` takes the expectation over the whole map. Where a heatmap is
 not sharp (real photos, far from the renders it learnt on) the tails of the distribution pull that
@@ -23,6 +24,7 @@ from torch import nn
 from typing import Literal
 
 from handpose.model.backbones import FeatureMaps
+from handpose.model.visibility_head import VisibilityHead
 from handpose.skeleton import NUM_JOINTS
 
 STRIDE = 8
@@ -93,7 +95,7 @@ class KeypointHeatmaps(nn.Module):
         self.lateral = nn.ModuleList([_conv_bn(c, width) for c in channels])
         self.smooth = nn.Sequential(_conv_bn(width, width, 3, groups=width), _conv_bn(width, width))
         self.logits = nn.Conv2d(width, NUM_JOINTS, 1)
-        self.visibility = nn.Linear(width, 1)
+        self.visibility = VisibilityHead(width, input_size)
         self.register_buffer("cell_xy", cell_centres(input_size // STRIDE), persistent=False)
 
     def forward(self, maps: FeatureMaps) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -107,4 +109,4 @@ class KeypointHeatmaps(nn.Module):
         if self.decode == "local":
             keypoints = local_soft_argmax(logits, self.cell_xy)
         joint_features = weights @ x.flatten(2).transpose(1, 2)  # (N, 21, width)
-        return keypoints, joint_features, logits, self.visibility(joint_features).squeeze(-1)
+        return keypoints, joint_features, logits, self.visibility(joint_features, keypoints, weights)

@@ -25,7 +25,7 @@ from handpose.errors import InputError
 from handpose.infer.backend import ModelOutputs
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.hand_model import HandModel, ModelOutput
-from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics
+from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics, roc_auc
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class EvalReport:
         presence_accuracy: accuracy of presence > 0.5 over all samples (negatives included).
         count: hand samples evaluated; negatives: crops without a hand.
         roll_angles_deg: the test-time turns of each crop (``(0.0,)``: the plain crop only).
+        visibility_auc: ROC AUC of the per-joint visibility against the labels (the chance that a
+            visible joint scores above a hidden one); NaN when the labels hold one kind only.
     """
 
     dataset: str
@@ -50,6 +52,7 @@ class EvalReport:
     count: int
     negatives: int
     roll_angles_deg: tuple[float, ...] = (0.0,)
+    visibility_auc: float = float("nan")
 
     def to_json(self) -> dict[str, object]:
         def clean(m: PoseMetrics) -> dict[str, object]:
@@ -85,7 +88,7 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
     if len(dataset) == 0:
         raise InputError(f"dataset {name!r} is empty")
     model.eval()
-    preds, preds_vae, gts, vis, kp_pred, kp_gt, left = [], [], [], [], [], [], []
+    preds, preds_vae, gts, vis, vis_pred, kp_pred, kp_gt, left = [], [], [], [], [], [], [], []
     pres_correct = 0
     negatives = 0
     for start in range(0, len(dataset), batch_size):
@@ -104,6 +107,7 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
             preds_vae.append(out.pose_norm_image_vae[i].numpy())
             gts.append(s.joints_cam_mm)
             vis.append(s.visibility)
+            vis_pred.append(out.visibility[i].numpy())
             kp_pred.append(out.keypoints_crop_px[i].numpy())
             kp_gt.append(batch.keypoints_crop_px[i].numpy())  # type: ignore[index]
             left.append(s.is_left)
@@ -123,6 +127,7 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
         count=len(gts),
         negatives=negatives,
         roll_angles_deg=ensemble.angles_deg,
+        visibility_auc=roc_auc(np.concatenate(vis_pred), np.concatenate(vis)),
     )
 
 

@@ -138,3 +138,20 @@ def jitter(sequence_mm: np.ndarray, fps: float) -> float:
         raise InputError(f"a sequence (T>=3, J, 3) expected, got {seq.shape}")
     acc = (seq[2:] - 2 * seq[1:-1] + seq[:-2]) * fps * fps
     return float(np.linalg.norm(acc, axis=-1).mean())
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve of ``scores`` (N,) for boolean ``labels`` (N,): the chance that a
+    random positive scores above a random negative, ties counting half (Mann-Whitney U, by ranks).
+    NaN when the labels hold one class only."""
+    scores = np.asarray(scores, np.float64).ravel()
+    pos = np.asarray(labels, bool).ravel()
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    _, first, counts = np.unique(scores[order], return_index=True, return_counts=True)
+    for start, n in zip(first, counts):
+        ranks[order[start:start + n]] = start + (n + 1) / 2.0
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
