@@ -24,6 +24,7 @@ repeats the previous frame in their place so it keeps the source's timing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -201,13 +202,15 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
     work = out / ".partial"
     checkpoint = _Checkpoint(work, _identity(video, options))
     resumed = options.resume and checkpoint.load()
+    start = checkpoint.next_frame
+    # opened first: a video that cannot be read leaves nothing behind (and an old .partial/ intact)
+    source = VideoFileSource(video, start=start, max_frames=_remaining(options.max_frames, start))
     if not resumed:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-    start = checkpoint.next_frame
     every = options.checkpoint_every
     raw_path = work / "raw.jsonl"
-    with VideoFileSource(video, start=start, max_frames=_remaining(options.max_frames, start)) as source:
+    with source:
         total = source.num_frames
         if options.max_frames is not None:
             total = options.max_frames if total is None else min(total, options.max_frames)
@@ -381,6 +384,8 @@ def process_many(
             except HandposeError as exc:
                 results.append(VideoFailure(video, str(exc)))
                 pipeline.reset()  # the next video starts from a clean tracker, whatever failed
+                with contextlib.suppress(OSError):  # a folder the failed run made and left empty
+                    default_out_dir(video, out_root).rmdir()
                 continue
             results.append(result)
             if options.progress:
