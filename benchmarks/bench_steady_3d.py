@@ -56,14 +56,15 @@ def process(tree: Path, video: Path, out_root: Path, smooth: str) -> list[FrameR
 
 
 def flips_per_100(records: list[FrameRecord]) -> float:
-    """Label changes between a hand and the nearest hand of the next frame (within half its box)."""
+    """Label changes between a hand and the nearest hand of the next frame (if within half its box)."""
     flips = 0
     for a, b in zip(records, records[1:]):
         for hand in a.hands:
             centre, side = square_box(hand.keypoints_px)
-            near = [h for h in b.hands if np.linalg.norm(square_box(h.keypoints_px)[0] - centre) < 0.5 * side]
-            if near and near[0].handedness != hand.handedness:
-                flips += 1
+            distances = [float(np.linalg.norm(square_box(h.keypoints_px)[0] - centre)) for h in b.hands]
+            if distances and min(distances) < 0.5 * side:
+                if b.hands[int(np.argmin(distances))].handedness != hand.handedness:
+                    flips += 1
     return 100.0 * flips / max(1, len(records))
 
 
