@@ -37,7 +37,7 @@ setup(
     description="Real-time 3D hand pose estimation by cross-modal variational alignment of latent spaces",
     python_requires=">=3.11,<3.13",
     packages=find_packages(include=["handpose", "handpose.*", "apps"]),
-    package_data={"handpose.data": ["assets/*"], "handpose.infer": ["assets/*"], "apps": ["assets/*.mp4", "assets/*.npz"]},
+    package_data={"handpose.data": ["assets/*"], "handpose.infer": ["assets/*"], "apps": ["assets/*.mp4", "assets/*.npz", "assets/*.jpg"]},
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={

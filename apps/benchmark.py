@@ -26,8 +26,7 @@ from handpose.infer.benchmark import format_table, run_benchmark
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.viz.latency_plot import save_latency_plot
 
-DEFAULT_PHOTO = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
-                 / "mediapipe_gesture_testdata" / "four" / "07fdea90-1102-4419-a3af-b394cb29531b.jpg")  # fmt: skip
+DEFAULT_PHOTO = Path(__file__).resolve().parent / "assets" / "benchmark_hand.jpg"  # MediaPipe test photo, Apache-2.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -16,8 +16,7 @@ import cv2
 
 from handpose.infer.benchmark import format_table, run_benchmark
 
-DEFAULT_PHOTO = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
-                 / "mediapipe_gesture_testdata" / "four" / "07fdea90-1102-4419-a3af-b394cb29531b.jpg")
+DEFAULT_PHOTO = Path(__file__).resolve().parents[1] / "apps" / "assets" / "benchmark_hand.jpg"  # MediaPipe test photo, Apache-2.0
 
 
 def main() -> None:
