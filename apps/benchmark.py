@@ -22,6 +22,7 @@ from pathlib import Path
 from handpose.atomic import write_text_atomic
 from handpose.capture.image_folder import read_rgb
 from handpose.errors import HandposeError, InputError
+from handpose.infer.backend import BACKEND_NAMES
 from handpose.infer.benchmark import format_table, run_benchmark
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.viz.latency_plot import save_latency_plot
@@ -29,12 +30,19 @@ from handpose.viz.latency_plot import save_latency_plot
 DEFAULT_PHOTO = Path(__file__).resolve().parent / "assets" / "benchmark_hand.jpg"  # MediaPipe test photo, Apache-2.0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a positive number of frames expected, got {value}")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO, help="a photo of one hand")
     parser.add_argument("--checkpoint", type=Path, default=None, help="model weights (default: the default model)")
-    parser.add_argument("--frames", type=int, default=150)
-    parser.add_argument("--backends", nargs="+", default=["onnxruntime", "torch", "tensorrt"])
+    parser.add_argument("--frames", type=_positive, default=150)
+    parser.add_argument("--backends", nargs="+", choices=BACKEND_NAMES, default=list(BACKEND_NAMES))
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 2, 4, 8], help="model-alone batch sizes")
     parser.add_argument("--model-iterations", type=int, default=200)
     parser.add_argument("--threads", type=int, default=0, help="backend CPU threads (0 = default)")

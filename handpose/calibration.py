@@ -37,6 +37,8 @@ FORMAT_VERSION: Final = 1
 DEFAULT_HFOV_DEG: Final = 60.0
 #: numbers of distortion coefficients OpenCV accepts.
 DIST_LENGTHS: Final = (4, 5, 8, 12, 14)
+#: widest horizontal field of view a calibration may describe (fisheye lenses are not modelled)
+MAX_FOV_DEG: Final = 170.0
 #: aspect ratios closer than this count as equal in :meth:`CameraIntrinsics.scaled_to`.
 ASPECT_TOLERANCE: Final = 0.01
 
@@ -89,6 +91,24 @@ class CameraIntrinsics:
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "width", int(self.width))
         object.__setattr__(self, "height", int(self.height))
+        self._check_plausible(k)
+
+    def _check_plausible(self, k: np.ndarray) -> None:
+        """Refuse a camera no lens makes: a field of view outside 1-170 degrees (fx = 1e-9 would put
+        a wrist at 1e11 mm), pixels more than 2:1 out of square, or the principal point outside the
+        image."""
+        hfov = math.degrees(2.0 * math.atan(self.width / (2.0 * k[0, 0])))
+        if not 1.0 <= hfov <= MAX_FOV_DEG:
+            raise InputError(f"fx = {k[0, 0]:.6g} px gives a {hfov:.3g} degree horizontal field of view for a "
+                             f"{self.width} px wide image; 1-{MAX_FOV_DEG:.0f} degrees expected")
+        ratio = k[0, 0] / k[1, 1]
+        if not 0.5 <= ratio <= 2.0:
+            raise InputError(f"fx / fy = {ratio:.3g}; pixels within 2:1 of square (0.5-2) expected "
+                             "(a calibration from too few or too similar views?)")
+        cx, cy = k[0, 2], k[1, 2]
+        if not (0.0 <= cx <= self.width and 0.0 <= cy <= self.height):
+            raise InputError(f"principal point ({cx:.6g}, {cy:.6g}) px lies outside the {self.width}x{self.height} "
+                             "image; inside it expected")
 
     # ------------------------------------------------------------------ construction
 

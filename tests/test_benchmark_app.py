@@ -6,6 +6,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from apps import benchmark
@@ -57,3 +58,7 @@ def test_benchmark_command_writes_table_json_and_plot(tmp_path, capsys):
     image = cv2.imread(str(out_png))
     assert image.shape == (450, 1100, 3) and image.std() > 10
     assert benchmark.main(["--photo", str(tmp_path / "none.jpg")]) == 2
+    for bad in (["--frames", "0"], ["--backends", "cuda-magic"]):  # refused by the parser, exit 2 with one line
+        with pytest.raises(SystemExit) as info:
+            benchmark.main(bad)
+        assert info.value.code == 2

@@ -269,3 +269,13 @@ def test_undistorter_straightens_a_rendered_board() -> None:
     assert not undistort.intrinsics.has_distortion and np.array_equal(undistort.intrinsics.K, cam.K)
     with pytest.raises(InputError, match="640x480 px expected"):
         undistort(np.zeros((240, 320, 3), np.uint8))
+
+
+@pytest.mark.parametrize("k, message", [
+    ([[1e-9, 0, 320], [0, 1e-9, 240], [0, 0, 1]], r"fx = 1e-09 px gives a 180 degree .* 1-170 degrees expected"),
+    ([[2000, 0, 320], [0, 555, 240], [0, 0, 1]], r"fx / fy = 3.6.*0.5-2"),
+    ([[555, 0, 900], [0, 555, 240], [0, 0, 1]], r"principal point \(900, 240\) px lies outside the 640x480 image"),
+])
+def test_implausible_cameras_are_refused_naming_the_value(k, message):
+    with pytest.raises(InputError, match=message):
+        CameraIntrinsics(np.array(k, float), width=640, height=480)
