@@ -12,7 +12,8 @@ stem made safe), one run per folder at a time:
 interruption (Ctrl-C, a crash, a reboot) ``--resume`` continues and ends with the same files an
 uninterrupted run writes. Unreadable frames are skipped, counted and listed in ``summary.json``.
 A video of a batch that cannot be processed is reported and the others still run. Exit status: 0
-all done, 1 some videos failed (listed at the end), 2 bad arguments, 130 interrupted.
+all done, 1 some videos failed or were incomplete (far fewer readable frames than the container
+announces; their outputs are still written), 2 bad arguments, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     except HandposeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    failed = [r for r in results if isinstance(r, VideoFailure)]
+    failed = [r for r in results if isinstance(r, VideoFailure) or r.incomplete]
     for result in results:
         if isinstance(result, VideoFailure):
             print(f"{result.video}: FAILED: {result.error}")
@@ -102,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         skipped = len(result.skipped_frames)
         print(f"{result.video}: {result.frames_processed} frames, hands in {result.frames_with_hands}, "
               f"{skipped} unreadable frame{'s' if skipped != 1 else ''} skipped")  # fmt: skip
+        for warning in result.warnings:
+            print(f"  warning: {warning}", file=sys.stderr)
         for name, path in result.outputs.items():
             print(f"  {name:<7} {path}")
     if len(results) > 1:
-        print(f"{len(results) - len(failed)} of {len(results)} videos done, {len(failed)} failed")
+        print(f"{len(results) - len(failed)} of {len(results)} videos done, {len(failed)} failed or incomplete")
     return 1 if failed else 0
 
 

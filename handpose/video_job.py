@@ -115,6 +115,8 @@ class VideoJobResult:
     hands: int
     resumed_from: int
     mean_stage_ms: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    incomplete: bool = False  #: far fewer frames could be read than the container announces
 
 
 def output_name(video: Path) -> str:
@@ -240,12 +242,38 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
             checkpoint.next_frame, checkpoint.jsonl_bytes = expected + max(0, trailing), writer.flush()
             checkpoint.save()
         fps, size = source.fps, source.size
+        announced, reported_fps = source.num_frames, source.reported_fps
     records = list(read_jsonl(raw_path))
+    warnings, incomplete = _plausibility(records, checkpoint, announced, reported_fps, fps, options)
     if options.smoothing == "offline":
         records = smooth_records(records)
-    outputs = _write_outputs(video, out, records, checkpoint, options, fps, size, start)
+    outputs = _write_outputs(video, out, records, checkpoint, options, fps, size, start, warnings, incomplete)
     shutil.rmtree(work, ignore_errors=True)
     return outputs
+
+
+#: fewer readable frames than this share of what the container announces: the video is incomplete
+READABLE_SHARE = 0.5
+
+
+def _plausibility(records: list[FrameRecord], checkpoint: _Checkpoint, announced: int | None, reported_fps: float,
+                  fps: float, options: VideoJobOptions) -> tuple[tuple[str, ...], bool]:
+    """Warnings about a container that does not add up, and whether it is incomplete."""
+    warnings = []
+    if reported_fps != fps:
+        warnings.append(f"the container reports {reported_fps:g} frames/s; {fps:g} assumed (1-1000 expected)")
+    decoded = len(records)  # one record per decoded frame
+    incomplete = options.max_frames is None and announced is not None and decoded < READABLE_SHARE * announced
+    if incomplete:
+        warnings.append(f"the container announces {announced} frames but only {decoded} could be decoded "
+                        f"({len(checkpoint.skipped)} unreadable): the file looks truncated or damaged")
+    if len(records) >= 2:
+        span = records[-1].timestamp_s - records[0].timestamp_s
+        expected = (records[-1].frame - records[0].frame) / fps
+        if span > 2.0 * expected + 1.0 or span < 0.5 * expected - 1.0:
+            warnings.append(f"the frames' timestamps span {span:.1f} s where {records[-1].frame - records[0].frame} "
+                            f"frames at {fps:g} frames/s take {expected:.1f} s")
+    return tuple(warnings), incomplete
 
 
 def _remaining(max_frames: int | None, start: int) -> int | None:
@@ -269,6 +297,8 @@ def _write_outputs(
     fps: float,
     size: tuple[int, int],
     resumed_from: int,
+    warnings: tuple[str, ...] = (),
+    incomplete: bool = False,
 ) -> VideoJobResult:
     outputs = {"jsonl": out / "poses.jsonl", "csv": out / "poses.csv", "summary": out / "summary.json"}
     with atomic_path(outputs["jsonl"]) as tmp:
@@ -291,6 +321,8 @@ def _write_outputs(
         hands=sum(len(r.hands) for r in records),
         resumed_from=resumed_from,
         mean_stage_ms={s: round(v / timed, 3) for s, v in checkpoint.stage_ms.items()},
+        warnings=warnings,
+        incomplete=incomplete,
     )
     summary = {
         "video": str(video), "fps": fps, "size": list(size), "frames_processed": result.frames_processed,
@@ -298,6 +330,7 @@ def _write_outputs(
         "frames_with_hands": result.frames_with_hands, "hands": result.hands, "smoothing": options.smoothing,
         "settings": options.settings_id, "mean_stage_ms_per_frame_with_hands": result.mean_stage_ms,
         "outputs": {k: p.name for k, p in outputs.items()},
+        "warnings": list(warnings), "incomplete": incomplete,
     }  # fmt: skip
     write_text_atomic(outputs["summary"], json.dumps(summary, indent=2) + "\n")
     return result

@@ -193,7 +193,7 @@ def test_folder_of_videos_and_errors(checkpoint, frames, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 1 and sorted(p.name for p in (tmp_path / "res2").iterdir()) == ["a", "b"]  # no empty folder
     assert len(list(read_jsonl(tmp_path / "res2" / "b" / "poses.jsonl"))) == 6
-    assert "a2_broken.mp4: FAILED: " in out and "2 of 3 videos done, 1 failed" in out
+    assert "a2_broken.mp4: FAILED: " in out and "2 of 3 videos done, 1 failed or incomplete" in out
     assert "Traceback" not in out
     with pytest.raises(InputError, match="no video files"):
         app.find_videos([tmp_path / "res"])
@@ -316,3 +316,20 @@ def test_clip_evaluation_against_the_sample_clips_ground_truth():
 def _project(intrinsics: np.ndarray, points_mm: np.ndarray) -> np.ndarray:
     uvw = points_mm @ intrinsics.T
     return uvw[:, :2] / uvw[:, 2:]
+
+
+def test_truncated_videos_are_named_as_such(checkpoint, frames, tmp_path, capsys):
+    """An MJPG AVI cut to 30% announces 24 frames and yields 7: outputs are written, a warning says
+    it looks truncated, the exit status is 1. An MP4 cut before its index says so in one line."""
+    avi = write_video(tmp_path / "cut.avi", frames, fourcc="MJPG")
+    avi.write_bytes(avi.read_bytes()[: int(avi.stat().st_size * 0.3)])
+    code = app.main([str(avi), "--out-root", str(tmp_path / "res"), "--checkpoint", str(checkpoint), "--quiet",
+                     "--no-video", "--smooth", "none"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1 and "looks truncated or damaged" in err
+    summary = json.loads((tmp_path / "res" / "cut" / "summary.json").read_text())
+    assert summary["incomplete"] and summary["frames_processed"] < N // 2
+    mp4 = write_video(tmp_path / "cut.mp4", frames)
+    mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
+    assert app.main([str(mp4), "--out-root", str(tmp_path / "res"), "--checkpoint", str(checkpoint), "--quiet"]) == 1
+    assert "looks truncated: an MP4/MOV file without its 'moov' index" in capsys.readouterr().out

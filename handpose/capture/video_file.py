@@ -17,6 +17,8 @@ from handpose.capture.base import FrameSource
 from handpose.errors import InputError
 from handpose.types import Frame
 
+#: frame rates outside this range are not believed; FALLBACK_FPS is used instead (see ``reported_fps``)
+MIN_FPS, MAX_FPS, FALLBACK_FPS = 1.0, 1000.0, 30.0
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"})
 
 
@@ -40,6 +42,9 @@ class VideoFileSource(FrameSource):
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             self._cap.release()
+            if _mp4_without_index(self.path):
+                raise InputError(f"{self.path} looks truncated: an MP4/MOV file without its 'moov' index (a "
+                                 "recording cut off before it was finished?); it cannot be decoded")
             raise InputError(
                 f"cannot open {self.path} as a video: not a video file, or a codec this OpenCV build lacks"
             )
@@ -49,7 +54,8 @@ class VideoFileSource(FrameSource):
             self._cap.release()
             raise InputError(f"{self.path}: a video with a picture expected, got frame size {width}x{height}")
         fps = float(self._cap.get(cv2.CAP_PROP_FPS))
-        self._fps = fps if fps > 0 else 30.0
+        self.reported_fps = fps  #: what the container says, before the plausibility check
+        self._fps = fps if MIN_FPS <= fps <= MAX_FPS else FALLBACK_FPS
         self._size = (width, height)
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self._count = count if count > 0 else None
@@ -109,3 +115,18 @@ class VideoFileSource(FrameSource):
         if not self._closed:
             self._cap.release()
             self._closed = True
+
+
+def _mp4_without_index(path: Path) -> bool:
+    """True for an ISO-BMFF file (MP4/MOV: an ``ftyp`` box first) that holds no ``moov`` box."""
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[4:8] != b"ftyp":
+            return False
+        f.seek(0)
+        tail = b""
+        while chunk := f.read(1 << 20):
+            if b"moov" in tail + chunk:
+                return False
+            tail = chunk[-3:]
+    return True
