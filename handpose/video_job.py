@@ -407,6 +407,12 @@ def process_many(
     clashes = sorted({s for s in names if names.count(s) > 1})
     if clashes:
         raise InputError(f"videos with distinct names expected (outputs go to <out>/<name>/); repeated: {clashes}")
+    try:  # before the model loads: a bad output location fails in a second, not after minutes
+        out_root.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out_root, prefix=".write-test.", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise InputError(f"cannot write outputs under {out_root}: {exc.strerror or exc}") from None
     pipeline = make_pipeline()
     results: list[VideoJobResult | VideoFailure] = []
     try:

@@ -268,6 +268,20 @@ def test_a_second_run_on_the_same_folder_is_refused(pipeline, frames, tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # orphans gone, the lock released
 
 
+def test_a_bad_output_root_fails_before_the_model_loads(frames, tmp_path, capsys):
+    from handpose.video_job import process_many
+
+    clip = write_video(tmp_path / "a.mp4", frames[:4])
+    (tmp_path / "taken").write_text("a file")
+    built = []
+    with pytest.raises(InputError, match="cannot write outputs under .*taken"):
+        process_many([clip], lambda: built.append("pipeline"), tmp_path / "taken", VideoJobOptions(progress=False))
+    assert built == []  # the pipeline (model, MediaPipe) was never built
+    assert app.main([str(clip), "--out-root", str(tmp_path / "taken"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write outputs under") and err.count("\n") == 1
+
+
 def test_an_existing_file_as_the_output_folder_is_a_one_line_error(pipeline, frames, tmp_path):
     clip = write_video(tmp_path / "a.mp4", frames[:4])
     (tmp_path / "taken").write_text("a file")
