@@ -186,9 +186,15 @@ def process_video(
     out = default_out_dir(video) if out_dir is None else Path(out_dir)
     with RunLock(out):
         _remove_orphans(out)
-        return _process_locked(video, pipeline, out, options)
+        try:
+            return _process_locked(video, pipeline, out, options)
+        except OSError as exc:  # e.g. the disk filled up while frames were being processed
+            raise InputError(f"cannot write in {out}: {exc.strerror or exc} (is the disk full?); the work up to the "
+                             "last checkpoint is kept: run again with --resume") from None
 
 
+#: every file a run can write into its output folder
+OUTPUT_NAMES = frozenset({"poses.jsonl", "poses.csv", "summary.json", "coco_wholebody.json", "annotated.mp4"})
 #: temporary files of interrupted atomic writes in an output folder (``handpose.atomic``, the annotated video)
 ORPHAN_PATTERNS = (".*.tmp", ".annotated.*.mp4")
 
@@ -300,39 +306,56 @@ def _write_outputs(
     warnings: tuple[str, ...] = (),
     incomplete: bool = False,
 ) -> VideoJobResult:
-    outputs = {"jsonl": out / "poses.jsonl", "csv": out / "poses.csv", "summary": out / "summary.json"}
-    with atomic_path(outputs["jsonl"]) as tmp:
-        tmp.write_text("".join(r.to_json() + "\n" for r in records), encoding="utf-8")
-    write_csv(outputs["csv"], records)
+    # every output is written into a staging folder first and moved into place only when all of them
+    # were written: a failure (a full disk) leaves the previous complete set and a resumable .partial/
+    stage = out / ".partial" / "final"
+    shutil.rmtree(stage, ignore_errors=True)
+    names = {"jsonl": "poses.jsonl", "csv": "poses.csv", "summary": "summary.json"}
     if options.coco:
-        outputs["coco"] = out / "coco_wholebody.json"
-        write_coco_wholebody(outputs["coco"], records, video.stem, size)
+        names["coco"] = "coco_wholebody.json"
     if options.annotate:
-        outputs["video"] = out / "annotated.mp4"
-        write_annotated_video(video, records, outputs["video"], fps, size, options.progress)
-    timed = max(1, checkpoint.timed_frames)
-    result = VideoJobResult(
-        video=video,
-        out_dir=out,
-        outputs=outputs,
-        frames_processed=len(records),
-        skipped_frames=tuple(checkpoint.skipped),
-        frames_with_hands=sum(1 for r in records if r.hands),
-        hands=sum(len(r.hands) for r in records),
-        resumed_from=resumed_from,
-        mean_stage_ms={s: round(v / timed, 3) for s, v in checkpoint.stage_ms.items()},
-        warnings=warnings,
-        incomplete=incomplete,
-    )
-    summary = {
-        "video": str(video), "fps": fps, "size": list(size), "frames_processed": result.frames_processed,
-        "frames_skipped": len(result.skipped_frames), "skipped_frames": list(result.skipped_frames),
-        "frames_with_hands": result.frames_with_hands, "hands": result.hands, "smoothing": options.smoothing,
-        "settings": options.settings_id, "mean_stage_ms_per_frame_with_hands": result.mean_stage_ms,
-        "outputs": {k: p.name for k, p in outputs.items()},
-        "warnings": list(warnings), "incomplete": incomplete,
-    }  # fmt: skip
-    write_text_atomic(outputs["summary"], json.dumps(summary, indent=2) + "\n")
+        names["video"] = "annotated.mp4"
+    staged = {key: stage / name for key, name in names.items()}
+    outputs = {key: out / name for key, name in names.items()}
+    try:
+        stage.mkdir(parents=True)
+        with atomic_path(staged["jsonl"]) as tmp:
+            tmp.write_text("".join(r.to_json() + "\n" for r in records), encoding="utf-8")
+        write_csv(staged["csv"], records)
+        if options.coco:
+            write_coco_wholebody(staged["coco"], records, video.stem, size)
+        if options.annotate:
+            write_annotated_video(video, records, staged["video"], fps, size, options.progress)
+        timed = max(1, checkpoint.timed_frames)
+        result = VideoJobResult(
+            video=video,
+            out_dir=out,
+            outputs=outputs,
+            frames_processed=len(records),
+            skipped_frames=tuple(checkpoint.skipped),
+            frames_with_hands=sum(1 for r in records if r.hands),
+            hands=sum(len(r.hands) for r in records),
+            resumed_from=resumed_from,
+            mean_stage_ms={s: round(v / timed, 3) for s, v in checkpoint.stage_ms.items()},
+            warnings=warnings,
+            incomplete=incomplete,
+        )
+        summary = {
+            "video": str(video), "fps": fps, "size": list(size), "frames_processed": result.frames_processed,
+            "frames_skipped": len(result.skipped_frames), "skipped_frames": list(result.skipped_frames),
+            "frames_with_hands": result.frames_with_hands, "hands": result.hands, "smoothing": options.smoothing,
+            "settings": options.settings_id, "mean_stage_ms_per_frame_with_hands": result.mean_stage_ms,
+            "outputs": {k: p.name for k, p in outputs.items()},
+            "warnings": list(warnings), "incomplete": incomplete,
+        }  # fmt: skip
+        write_text_atomic(staged["summary"], json.dumps(summary, indent=2) + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot write the outputs in {out}: {exc.strerror or exc}; the previous outputs are "
+                         "untouched and the run can be resumed with --resume") from None
+    for key in [k for k in staged if k != "summary"] + ["summary"]:  # the summary last: it marks a complete set
+        os.replace(staged[key], outputs[key])
+    for name in OUTPUT_NAMES - set(names.values()):  # an earlier run's output this one did not make
+        (out / name).unlink(missing_ok=True)
     return result
 
 
@@ -379,11 +402,24 @@ def write_annotated_video(
                 count += 1
         finally:
             writer.release()
+        written = _frame_count(tmp)
+        if written != count:  # OpenCV's writer does not report write errors (a full disk): count what landed
+            raise InputError(f"writing {path.name} failed: {written} of {count} frames are in the file "
+                             "(is the disk full?)")
         tmp.chmod(0o644)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return count
+
+
+def _frame_count(path: Path) -> int:
+    """Frames a video file's container says it holds (0 when it cannot be opened)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))) if capture.isOpened() else 0
+    finally:
+        capture.release()
 
 
 @dataclass(frozen=True)

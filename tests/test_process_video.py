@@ -347,3 +347,38 @@ def test_truncated_videos_are_named_as_such(checkpoint, frames, tmp_path, capsys
     mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
     assert app.main([str(mp4), "--out-root", str(tmp_path / "res"), "--checkpoint", str(checkpoint), "--quiet"]) == 1
     assert "looks truncated: an MP4/MOV file without its 'moov' index" in capsys.readouterr().out
+
+
+def test_a_full_disk_keeps_the_previous_outputs_and_the_run_resumable(pipeline, checkpoint, frames, tmp_path):
+    """A real child process whose files may not grow past 100 KB once its pipeline is built
+    (RLIMIT_FSIZE: writes then fail with EFBIG, as on a full disk): the poses fit, the annotated
+    video does not. The run must end with a one-line error, the previous complete outputs untouched
+    (not a mixed set), and a .partial/ that --resume finishes once there is room."""
+    clip = write_video(tmp_path / "a.mp4", frames)
+    args = [str(clip), "--out-root", str(tmp_path / "res"), "--checkpoint", str(checkpoint), "--quiet",
+            "--smooth", "none"]  # fmt: skip
+    assert app.main([*args, "--no-video"]) == 0  # a complete earlier result, without the video
+    out = tmp_path / "res" / "a"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    child = f"""
+import resource, signal, sys
+from pathlib import Path
+from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+from handpose.video_job import VideoFailure, VideoJobOptions, process_many
+pipeline = HandPosePipeline(PipelineConfig(checkpoint=Path({str(checkpoint)!r}), smoothing=False))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+(result,) = process_many([Path({str(clip)!r})], lambda: pipeline, Path({str(tmp_path / "res")!r}),
+                         VideoJobOptions(progress=False))
+print(result.error if isinstance(result, VideoFailure) else "done")
+"""
+    run = subprocess.run([sys.executable, "-c", child], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    message = run.stdout.strip().splitlines()[-1]
+    assert "annotated.mp4" in message and "disk full" in message, message
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # not a mixed set
+    assert (out / ".partial" / "progress.json").is_file()
+    # with room again, the interrupted run finishes from its checkpoint (the child's options)
+    result = process_video(clip, pipeline, out, VideoJobOptions(progress=False, resume=True))
+    assert result.resumed_from == N and (out / "annotated.mp4").stat().st_size > 100_000
+    assert not (out / ".partial").exists()
