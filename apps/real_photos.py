@@ -17,7 +17,6 @@ import numpy as np
 from handpose.capture.image_folder import list_images, read_rgb
 from handpose.detect.crop import crop_from_keypoints
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
-from handpose.types import Frame
 from handpose.viz.draw import draw_hands, draw_label
 from handpose.viz.pose_views import pose_view
 
@@ -28,7 +27,7 @@ def photo_tile(image_rgb: np.ndarray, pipeline: HandPosePipeline, name: str) -> 
     """A (TILE, 1.5 * TILE, 3) RGB tile for a photo: the overlay zoomed on the first hand (the whole
     photo when none is found), then that hand's 3D pose from the front (top) and the side (bottom);
     returns (tile, hands found)."""
-    hands = pipeline(Frame(image_rgb))
+    hands = list(pipeline(image_rgb))
     if hands:
         view = crop_from_keypoints(hands[0].keypoints_px, TILE, margin=0.8)
         shown = draw_hands(view.warp(image_rgb), [replace(h, keypoints_px=view.to_crop(h.keypoints_px)) for h in hands])

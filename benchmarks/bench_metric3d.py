@@ -37,7 +37,7 @@ def measure(frames: list, checkpoint: Path | None, use_depth: bool) -> dict[str,
     with pipeline:
         for frame in frames:
             depth = np.rint(np.nan_to_num(frame.depth_mm, posinf=0.0)).astype(np.uint16)
-            hands = pipeline(Frame(frame.rgb, frame.index, frame.timestamp_s, depth_mm=depth))
+            hands = pipeline(Frame(frame.rgb, frame.index, frame.timestamp_s, depth_mm=depth)).hands
             if not hands:
                 continue
             truth = frame.hands[0]

@@ -72,7 +72,7 @@ class LiveSession:
         self.backends = tuple(backends)
         self.message = ""
         self._pace = pace and source.num_frames is not None
-        self._pipelines: dict[PipelineConfig, HandPosePipeline] = {}
+        self._pipelines: dict[str, HandPosePipeline] = {}
         self.pipeline = self._pipeline_for(config)
         self._frames: Iterator[Frame] = iter(source)
         self._mirror_buffer: np.ndarray | None = None
@@ -83,12 +83,14 @@ class LiveSession:
         self.intrinsics: CameraIntrinsics | None = None
 
     def _pipeline_for(self, config: PipelineConfig) -> HandPosePipeline:
-        pipeline = self._pipelines.get(config)
+        """One pipeline per backend, built once; smoothing and mirroring switch on it in place
+        (:meth:`HandPosePipeline.set_options`: the model is not loaded again)."""
+        pipeline = self._pipelines.get(config.backend)
         if pipeline is None:
             pipeline = HandPosePipeline(config)
-            self._pipelines[config] = pipeline
+            self._pipelines[config.backend] = pipeline
         else:
-            pipeline.reset()
+            pipeline.set_options(smoothing=config.smoothing, mirrored_input=config.mirrored_input)
         return pipeline
 
     def _switch(self, **changes: object) -> None:
@@ -146,8 +148,8 @@ class LiveSession:
                                         depth_mm=None if frame.depth_mm is None else frame.depth_mm[:, ::-1].copy())  # fmt: skip
         if self.intrinsics is None or self.intrinsics.size != frame.rgb.shape[1::-1]:
             self.intrinsics = self._camera(frame.rgb.shape[1], frame.rgb.shape[0])
-        hands = self.pipeline(frame)
-        timings = self.pipeline.last_timings
+        result = self.pipeline(frame)
+        hands, timings = list(result.hands), result.timings
         now = time.perf_counter()
         if self._last_tick is not None:
             rate = 1.0 / max(1e-6, now - self._last_tick)

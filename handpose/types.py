@@ -6,6 +6,7 @@ millimetres for 3D, seconds for time. Images are RGB uint8 unless a name says ot
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -111,7 +112,6 @@ class HandPose:
         keypoints_px: (21, 2) 2D joints in frame px.
         joints_cam_mm: (21, 3) 3D joints in the camera frame (x right, y down, z forward), mm.
         joints_norm: (21, 3) normalised pose (``handpose.skeleton``), right-hand frame.
-        timings: per-stage wall times of the frame this hand came from.
         track_id: id of the tracked hand (stable across frames while it is tracked; a hand that is
             lost and found again gets a new id); -1 when unknown. Lets offline smoothing and drawing
             follow one hand through a video.
@@ -127,6 +127,34 @@ class HandPose:
     keypoints_px: np.ndarray
     joints_cam_mm: np.ndarray
     joints_norm: np.ndarray
-    timings: StageTimings = field(default_factory=StageTimings)
     track_id: int = -1
     visibility: np.ndarray = field(default_factory=lambda: np.ones(21, np.float32))
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What the pipeline found in one frame: its hands and how long each stage took.
+
+    Iterating over a result, ``len()`` and indexing go over its hands, so
+    ``for hand in pipeline(rgb): ...`` reads as it says.
+
+    Attributes:
+        index: frame number in its source (or the pipeline's own count for bare arrays).
+        timestamp_s: the frame's time in seconds.
+        hands: the hands found, at most ``PipelineConfig.num_hands``.
+        timings: per-stage wall times of this frame (also when no hand was found).
+    """
+
+    index: int
+    timestamp_s: float
+    hands: tuple[HandPose, ...]
+    timings: StageTimings
+
+    def __iter__(self) -> Iterator[HandPose]:
+        return iter(self.hands)
+
+    def __len__(self) -> int:
+        return len(self.hands)
+
+    def __getitem__(self, i: int) -> HandPose:
+        return self.hands[i]

@@ -49,7 +49,7 @@ from handpose.io.frame_record import FrameRecord
 from handpose.io.jsonl_writer import JsonlWriter, read_jsonl
 from handpose.io.run_lock import RunLock
 from handpose.smooth.offline import smooth_records
-from handpose.types import Frame, HandPose
+from handpose.types import Frame, FrameResult
 from handpose.viz.draw import draw_hands, draw_label
 
 PROGRESS_VERSION = 1
@@ -59,7 +59,7 @@ STAGES = ("detect", "crop", "model", "lift", "smooth")
 class PosePipeline(Protocol):
     """What the job needs of :class:`handpose.infer.pipeline.HandPosePipeline`."""
 
-    def __call__(self, frame: Frame) -> list[HandPose]: ...
+    def __call__(self, frame: Frame) -> FrameResult: ...
 
     def reset(self) -> None: ...
 
@@ -175,15 +175,27 @@ def _identity(video: Path, options: VideoJobOptions) -> dict[str, object]:
 
 def process_video(
     video: str | Path,
-    pipeline: PosePipeline,
+    pipeline: PosePipeline | None = None,
     out_dir: str | Path | None = None,
     options: VideoJobOptions = VideoJobOptions(),
 ) -> VideoJobResult:
-    """Run ``pipeline`` over every frame of ``video`` and write the outputs (module docstring)."""
+    """Run ``pipeline`` over every frame of ``video`` and write the outputs (module docstring).
+
+    Without a ``pipeline`` one is built for the job - the default model, the default settings,
+    live smoothing off (``options.smoothing`` decides the offline smoothing) - and closed after it::
+
+        >>> result = handpose.process_video("clip.mp4")       # outputs/clip/
+        >>> result.outputs["jsonl"], result.frames_with_hands
+    """
     video = Path(video)
     if not video.is_file():
         raise InputError(f"video file {video} does not exist")
     out = default_out_dir(video) if out_dir is None else Path(out_dir)
+    if pipeline is None:
+        from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+
+        with HandPosePipeline(PipelineConfig(smoothing=False)) as own:
+            return process_video(video, own, out, options)
     with RunLock(out):
         _remove_orphans(out)
         try:
@@ -238,9 +250,9 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
                     checkpoint.save()
                     pipeline.reset()
                 checkpoint.skipped.extend(range(expected, frame.index))
-                hands = pipeline(frame)
-                writer.write(FrameRecord(frame.index, frame.timestamp_s, tuple(hands)))
-                _add_timings(checkpoint, hands)
+                result = pipeline(frame)
+                writer.write(FrameRecord(frame.index, frame.timestamp_s, result.hands))
+                _add_timings(checkpoint, result)
                 expected = frame.index + 1
                 bar.update(frame.index + 1 - bar.n)
             trailing = source.skipped - sum(1 for i in checkpoint.skipped if i >= start)
@@ -286,9 +298,9 @@ def _remaining(max_frames: int | None, start: int) -> int | None:
     return None if max_frames is None else max(0, max_frames - start)
 
 
-def _add_timings(checkpoint: _Checkpoint, hands: Sequence[HandPose]) -> None:
-    if hands:
-        timings = hands[0].timings
+def _add_timings(checkpoint: _Checkpoint, result: FrameResult) -> None:
+    if result.hands:
+        timings = result.timings
         for stage in STAGES:
             checkpoint.stage_ms[stage] += getattr(timings, f"{stage}_ms")
         checkpoint.timed_frames += 1

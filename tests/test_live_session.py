@@ -27,10 +27,13 @@ def test_toggles_switch_and_reuse_pipelines(session):
     assert first is not None and session.settings == {"backend": "torch", "smoothing": "on", "mirror": "off"}
     original = session.pipeline
     session.toggle_smoothing()
-    assert session.settings["smoothing"] == "off" and session.pipeline is not original
-    assert session.pipeline.config.smoothing is False
+    assert session.settings["smoothing"] == "off" and session.pipeline is original  # switched in place:
+    assert session.pipeline.config.smoothing is False  # no second model, no second MediaPipe
+    session.toggle_mirror()
+    assert session.pipeline is original and session.pipeline.detector.mirrored_input is True
+    session.toggle_mirror()
     session.toggle_smoothing()
-    assert session.pipeline is original  # built once, kept
+    assert session.pipeline is original and session.pipeline.config.smoothing is True
     session.cycle_backend()  # TensorRT cannot be built here: skipped, on to ONNX Runtime
     assert session.settings["backend"] == "onnxruntime" and session.pipeline.config.backend == "onnxruntime"
     assert "note" not in session.settings

@@ -45,7 +45,11 @@ def test_hands_on_a_real_photo_have_consistent_outputs(checkpoint, photo):
     with HandDetector(mode="image") as detector:
         (expected,) = detector.detect(photo)
     with HandPosePipeline(config) as pipeline:
-        (hand,) = pipeline(Frame(photo))
+        result = pipeline(Frame(photo))
+        from_array = pipeline(photo)  # a bare RGB array: numbered and timed by the pipeline
+    (hand,) = result
+    assert result.index == 0 and from_array.index == 0 and len(from_array) == 1
+    assert from_array[0].handedness == hand.handedness
     assert hand.handedness == expected.handedness
     assert hand.keypoints_px.shape == (21, 2) and hand.joints_cam_mm.shape == (21, 3) and hand.joints_norm.shape == (21, 3)
     assert all(a.dtype == np.float32 for a in (hand.keypoints_px, hand.joints_cam_mm, hand.joints_norm))
@@ -54,7 +58,7 @@ def test_hands_on_a_real_photo_have_consistent_outputs(checkpoint, photo):
     left = hand.handedness == "left"
     rel = skeleton.denormalize(hand.joints_norm, config.hand_size_mm / pose_scale(hand.joints_norm), is_left=left)
     np.testing.assert_allclose(hand.joints_cam_mm - hand.joints_cam_mm[0], rel - rel[0], atol=1e-2)
-    t = hand.timings
+    t = result.timings
     assert t.detect_ms > 0 and t.model_ms > 0 and t.total_ms >= t.detect_ms + t.model_ms
 
 
@@ -145,10 +149,12 @@ def test_backends_give_the_same_hands(checkpoint, photo):
 
 def test_blank_frames_bad_frames_reset(checkpoint, photo):
     with HandPosePipeline(PipelineConfig(checkpoint=checkpoint)) as pipeline:
-        assert pipeline(Frame(np.zeros((480, 640, 3), np.uint8))) == []
-        assert pipeline(Frame(np.full((480, 640, 3), 255, np.uint8), 1, 1 / FPS)) == []
-        with pytest.raises(InputError, match="Frame"):
-            pipeline(np.zeros((480, 640, 3), np.uint8))  # type: ignore[arg-type]
+        assert pipeline(Frame(np.zeros((480, 640, 3), np.uint8))).hands == ()
+        assert pipeline(Frame(np.full((480, 640, 3), 255, np.uint8), 1, 1 / FPS)).hands == ()
+        with pytest.raises(InputError, match="RGB uint8 .* or a handpose.Frame expected, got list"):
+            pipeline([[0, 0, 0]])  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="uint8"):
+            pipeline(np.zeros((480, 640, 3), np.float32))  # a bare array is checked like a Frame's
         with pytest.raises(InputError, match="uint8"):
             pipeline(Frame(np.zeros((480, 640, 3), np.float32)))
         with pytest.raises(InputError, match=r"\(H, W, 3\)"):

@@ -37,7 +37,11 @@ def projected_hand(offset_mm=(0.0, 60.0, 0.0), handedness="right") -> HandPose:
     """A hand whose 2D keypoints are the exact projection of its 3D joints through INTRINSICS."""
     joints = open_hand_mm(400.0) + np.asarray(offset_mm)
     uv = joints[:, :2] / joints[:, 2:] * [INTRINSICS.fx, INTRINSICS.fy] + [INTRINSICS.cx, INTRINSICS.cy]
-    return HandPose(handedness, 0.93, uv, joints, np.zeros((21, 3)), StageTimings(1.0, 0.5, 2.0, 0.3, 0.1))
+    return HandPose(handedness, 0.93, uv, joints, np.zeros((21, 3)))
+
+
+#: the stage times drawn with the test hands (total 3.9 ms)
+TIMINGS = StageTimings(1.0, 0.5, 2.0, 0.3, 0.1)
 
 
 def nearest_joint_colour(pixel: np.ndarray) -> int:
@@ -116,8 +120,8 @@ def test_occluded_joints_are_drawn_faded_and_only_there():
 def test_annotate_writes_label_and_latency_text():
     image = np.full((H, W, 3), 40, np.uint8)
     hand = projected_hand()
-    out = annotate(image, [hand], hand.timings, fps=29.5)
-    assert timing_lines(hand.timings, 29.5)[0] == "FPS  29.5" and "total     3.9 ms" in timing_lines(hand.timings)
+    out = annotate(image, [hand], TIMINGS, fps=29.5)
+    assert timing_lines(TIMINGS, 29.5)[0] == "FPS  29.5" and "total     3.9 ms" in timing_lines(TIMINGS)
     text_box = out[:110, :120]
     assert np.mean(np.all(text_box == 255, axis=-1)) > 0.01  # white text drawn in the corner
     top = int(hand.keypoints_px[:, 1].min())
@@ -158,21 +162,21 @@ from PyQt5 import QtWidgets
 sys.path.insert(0, sys.argv[1])
 from handpose.viz.qt_window import LiveWindow
 from handpose.viz.draw import annotate
-from tests.test_viz import projected_hand, H, W
+from tests.test_viz import projected_hand, H, W, TIMINGS
 app = QtWidgets.QApplication([])
 pressed = []
 window = LiveWindow({"Smoothing": ("S", lambda: pressed.append("S"))})
 window.resize(900, 420)
 window.show()
 hands = [projected_hand()]
-image = annotate(np.full((H, W, 3), 60, np.uint8), hands, hands[0].timings, 30.0)
-window.show_frame(image, hands, hands[0].timings, 30.0, {"backend": "onnxruntime", "smoothing": "on"})
+image = annotate(np.full((H, W, 3), 60, np.uint8), hands, TIMINGS, 30.0)
+window.show_frame(image, hands, TIMINGS, 30.0, {"backend": "onnxruntime", "smoothing": "on"})
 for _ in range(5):
     app.processEvents()
 shot = window.screenshot_rgb()
 np.save(sys.argv[2], shot)
 texts = {"latency": window.latency_label.text(), "settings": window.settings_label.text()}
-window.show_frame(image, [], hands[0].timings, 30.0, {})
+window.show_frame(image, [], TIMINGS, 30.0, {})
 for _ in range(5):
     app.processEvents()
 np.save(sys.argv[3], window.screenshot_rgb())

@@ -158,13 +158,13 @@ def _time_pipeline(config: PipelineConfig, frames: list[Frame], warmup: int) -> 
             mediapipe.append((time.perf_counter() - start) * 1e3)
             calls = pipeline.detector_calls
             start = time.perf_counter()
-            hands = pipeline(frame)
+            result = pipeline(frame)
             elapsed = (time.perf_counter() - start) * 1e3
-            hands_found += len(hands)
+            hands_found += len(result)
             totals.append(elapsed)
             if pipeline.detector_calls == calls:  # MediaPipe did not run: a tracked frame
                 steady_totals.append(elapsed)
-                t = pipeline.last_timings
+                t = result.timings
                 for values, ms in zip(stages, (t.detect_ms, t.crop_ms, t.model_ms, t.lift_ms, t.smooth_ms)):
                     values.append(ms)
         detector_calls = pipeline.detector_calls - calls_before

@@ -1,4 +1,12 @@
-"""The per-frame engine: ``HandPosePipeline(config)(frame) -> list[HandPose]``.
+"""The per-frame engine: ``HandPosePipeline(config)(frame) -> FrameResult``.
+
+    >>> from handpose import HandPosePipeline
+    >>> with HandPosePipeline() as pipeline:              # the default model, ONNX Runtime on the CPU
+    ...     result = pipeline(rgb)                          # (H, W, 3) uint8 RGB, or a handpose.Frame
+    ...     for hand in result:                             # result.hands, result.timings, result.index
+    ...         hand.handedness, hand.keypoints_px, hand.joints_cam_mm
+    >>> for result in HandPosePipeline().run("clip.mp4"):  # any source spec: webcam:0, a folder, a .bag
+    ...     print(result.index, len(result), result.timings.total_ms)
 
 Stages per frame (timed in :class:`handpose.types.StageTimings`):
 
@@ -29,6 +37,7 @@ of that mirrored image.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,10 +57,11 @@ from handpose.lift import DEFAULT_HAND_SIZE_MM, pose_scale, solve_translation, t
 from handpose.smooth.filters import NORMALISED_DEFAULTS, PIXEL_DEFAULTS, OneEuroFilter
 from handpose.smooth.hand_size import TrackHandSize
 from handpose.smooth.translation import TranslationFilter, TranslationNoise
-from handpose.types import Frame, HandPose, StageTimings
+from handpose.types import Frame, FrameResult, HandPose, StageTimings, check_rgb_frame
 from handpose.view_frame import view_rotation
 
 if TYPE_CHECKING:
+    from handpose.capture.base import FrameSource
     from handpose.model.hand_model import HandModel
 
 #: frame interval assumed when timestamps do not increase (e.g. a folder of stills), seconds
@@ -172,14 +182,21 @@ class HandPosePipeline:
         self._tracks: dict[int, _TrackState] = {}
         self._noise = TranslationNoise()
         self._last_time = -np.inf
-        self.last_timings = StageTimings()
+        self._arrays = 0  # bare arrays numbered so far
+        self._clock_start = time.monotonic()
 
     # ------------------------------------------------------------------ per frame
 
-    def __call__(self, frame: Frame) -> list[HandPose]:
-        """Hands in ``frame`` (RGB uint8 (H, W, 3); optional aligned depth in mm)."""
-        if not isinstance(frame, Frame):
-            raise InputError(f"a handpose.types.Frame (RGB uint8 (H, W, 3)) expected, got {type(frame).__name__}")
+    def __call__(self, frame: Frame | np.ndarray) -> FrameResult:
+        """Hands in ``frame``: a :class:`Frame` (RGB uint8 (H, W, 3), optional aligned depth in mm)
+        or a bare (H, W, 3) uint8 RGB array, which is numbered by the pipeline and timed by the
+        wall clock (video mode needs increasing timestamps)."""
+        if isinstance(frame, np.ndarray):
+            check_rgb_frame(frame)
+            frame = Frame(frame, self._arrays, time.monotonic() - self._clock_start)
+            self._arrays += 1
+        elif not isinstance(frame, Frame):
+            raise InputError(f"an RGB uint8 (H, W, 3) array or a handpose.Frame expected, got {type(frame).__name__}")
         rgb = frame.rgb
         height, width = rgb.shape[:2]
         camera = self._camera_for(width, height)
@@ -212,8 +229,30 @@ class HandPosePipeline:
 
         timings = StageTimings(detect_ms=(t1 - t0) * 1e3, crop_ms=(t2 - t1) * 1e3, model_ms=(t3 - t2) * 1e3,
                                lift_ms=(t4 - t3) * 1e3, smooth_ms=(t5 - t4) * 1e3)
-        self.last_timings = timings
-        return [replace(pose, timings=timings) for pose in poses]
+        return FrameResult(frame.index, frame.timestamp_s, tuple(poses), timings)
+
+    def run(self, source: str | FrameSource) -> Iterator[FrameResult]:
+        """Results of every frame of ``source``: a source spec for
+        :func:`handpose.capture.open_source.open_source` (``webcam:0``, a video file, a folder of
+        images, a RealSense ``.bag``, ...) or an open :class:`FrameSource` (closed at the end either way)."""
+        from handpose.capture.open_source import open_source
+
+        frames = open_source(source) if isinstance(source, str) else source
+        self.reset()
+        try:
+            for frame in frames:
+                yield self(frame)
+        finally:
+            frames.close()
+
+    def set_options(self, smoothing: bool | None = None, mirrored_input: bool | None = None) -> None:
+        """Switch smoothing or selfie-mirroring while running, without rebuilding the model
+        (the tracks start afresh, as after a lost hand)."""
+        changes = {k: v for k, v in (("smoothing", smoothing), ("mirrored_input", mirrored_input)) if v is not None}
+        self.config = replace(self.config, **changes)  # type: ignore[arg-type]
+        self._smoothing = self.config.smoothing and self.config.detector_mode == "video"
+        self.detector.mirrored_input = self.config.mirrored_input
+        self.reset()
 
     def _crop_into_batch(self, rgb: np.ndarray, index: int, hand: TrackedHand, intrinsics: np.ndarray) -> CropTransform:
         """Warp hand ``index``'s square crop, once per ensemble angle, into its preallocated batch

@@ -39,7 +39,7 @@ class FrameRecord:
     Attributes:
         frame: index of the frame in its source.
         timestamp_s: the frame's presentation time in seconds.
-        hands: the hands found (their ``timings`` are not stored).
+        hands: the hands found.
     """
 
     frame: int
