@@ -19,10 +19,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from handpose.atomic import write_text_atomic
+from handpose.io.atomic import write_text_atomic
 from handpose.capture.image_folder import read_rgb
 from handpose.errors import HandposeError, InputError
-from handpose.infer.backend import BACKEND_NAMES
+from handpose.infer.backends.base import BACKEND_NAMES
 from handpose.infer.benchmark import format_table, run_benchmark
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.viz.latency_plot import save_latency_plot

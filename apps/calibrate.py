@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from handpose.calibrate import MIN_VIEWS, Chessboard, calibrate, images_in_folder, video_frames
+from handpose.geometry.chessboard import MIN_VIEWS, Chessboard, calibrate, images_in_folder, video_frames
 from handpose.errors import InputError
 
 

@@ -23,7 +23,7 @@ import json
 import warnings
 from pathlib import Path
 
-from handpose.atomic import write_text_atomic
+from handpose.io.atomic import write_text_atomic
 from handpose.data.convention import KeypointOffsets, MediaPipePoints
 from handpose.data.sources import open_dataset
 from handpose.infer.roll_ensemble import RollEnsemble

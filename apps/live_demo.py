@@ -22,7 +22,7 @@ from pathlib import Path
 from handpose.capture import open_source
 from handpose.errors import HandposeError, LoopError
 from handpose.infer.pipeline import PipelineConfig
-from handpose.live import LiveSession
+from handpose.live.session import LiveSession
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -20,11 +20,11 @@ import cv2
 import numpy as np
 
 from handpose import skeleton
-from handpose.atomic import write_text_atomic
+from handpose.io.atomic import write_text_atomic
 from handpose.data.convention import fit_offsets, hand_frame
 from handpose.data.sample import HandSample
 from handpose.data.sources import open_dataset
-from handpose.detect.crop import square_box
+from handpose.geometry.crop import square_box
 from handpose.detect.detector import HandDetector
 
 

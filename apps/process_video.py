@@ -28,7 +28,7 @@ from handpose.capture.video_file import VIDEO_SUFFIXES
 from handpose.errors import HandposeError, InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
-from handpose.video_job import VideoFailure, VideoJobOptions, process_many
+from handpose.video.job import VideoFailure, VideoJobOptions, process_many
 
 SAMPLE_CLIP = Path(__file__).resolve().parent / "assets" / "sample_clip.mp4"
 
@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-frames", type=int, default=None, help="process only the first N frames")
     parser.add_argument("--backend", choices=("onnxruntime", "torch", "tensorrt"), default="onnxruntime")
     parser.add_argument("--checkpoint", type=Path, default=None, help="model weights (default: models/ default)")
-    parser.add_argument("--calibration", type=Path, default=None, help="camera intrinsics JSON (handpose.calibration)")
+    parser.add_argument("--calibration", type=Path, default=None, help="camera intrinsics JSON (handpose.geometry.camera)")
     parser.add_argument("--num-hands", type=int, default=2)
     parser.add_argument("--hand-size-mm", type=float, default=None, help="middle-finger MCP->PIP length of the hand")
     parser.add_argument("--mirrored", action="store_true", help="the video is selfie-mirrored")

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from handpose.capture.image_folder import list_images, read_rgb
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.viz.draw import draw_hands, draw_label
 from handpose.viz.pose_views import pose_view

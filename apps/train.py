@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.data.augment import AugmentConfig
 from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints
 from handpose.data.mixture import Mixture

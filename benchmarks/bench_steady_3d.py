@@ -14,7 +14,7 @@ unsmoothed run's),
 
 once with this checkout and once with ``--baseline REV`` (a git worktree of that revision, run with
 the same Python), then prints one table and writes JSON. Scores come from this checkout's code, the
-sample clip's ground truth moved onto the points the model outputs (``handpose.clip_eval``).
+sample clip's ground truth moved onto the points the model outputs (``handpose.eval.clip``).
 
     python benchmarks/bench_steady_3d.py --baseline db45616 --json outputs/bench_steady_3d.json
 """
@@ -34,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handpose.clip_eval import evaluate_clip  # noqa: E402
-from handpose.detect.crop import square_box  # noqa: E402
+from handpose.eval.clip import evaluate_clip  # noqa: E402
+from handpose.geometry.crop import square_box  # noqa: E402
 from handpose.io.frame_record import FrameRecord  # noqa: E402
 from handpose.io.jsonl_writer import read_jsonl  # noqa: E402
 from handpose.skeleton import palm_root  # noqa: E402

@@ -32,8 +32,8 @@ _EXPORTS = {
     "HandPose": "handpose.types",
     "StageTimings": "handpose.types",
     "open_source": "handpose.capture.open_source",
-    "process_video": "handpose.video_job",
-    "VideoJobOptions": "handpose.video_job",
+    "process_video": "handpose.video.job",
+    "VideoJobOptions": "handpose.video.job",
     "load_model": "handpose.model.checkpoint",
     "HandposeError": "handpose.errors",
     "InputError": "handpose.errors",
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
     from handpose.model.checkpoint import load_model
     from handpose.types import Frame, FrameResult, HandPose, StageTimings
-    from handpose.video_job import VideoJobOptions, process_video
+    from handpose.video.job import VideoJobOptions, process_video
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
 """Typed records passed between the stages: Frame -> HandBox -> HandCrop -> HandPose.
 
-Units: pixels for image coordinates (OpenCV convention, see ``handpose.detect.crop``),
+Units: pixels for image coordinates (OpenCV convention, see ``handpose.geometry.crop``),
 millimetres for 3D, seconds for time. Images are RGB uint8 unless a name says otherwise.
 """
 
@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from handpose.detect.crop import CropTransform
+from handpose.geometry.crop import CropTransform
 from handpose.errors import InputError
 
 Handedness = Literal["left", "right"]

@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from handpose.clip_eval import evaluate_clip
+from handpose.eval.clip import evaluate_clip
 from handpose.errors import HandposeError
 from handpose.io.jsonl_writer import read_jsonl
 

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handpose.atomic import write_text_atomic  # noqa: E402
+from handpose.io.atomic import write_text_atomic  # noqa: E402
 from handpose.infer.gpu_bench import cuda_unavailable_reason, format_gpu_table, run_gpu_benchmark  # noqa: E402
 
 

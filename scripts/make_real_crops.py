@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.detect.detector import HandDetector, appears_left
 from handpose.infer.gpu_bench import REAL_CROPS
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from handpose.atomic import atomic_path
+from handpose.io.atomic import atomic_path
 from handpose.data.frames import hand_sequence
 
 ASSETS = Path(__file__).resolve().parents[1] / "apps" / "assets"

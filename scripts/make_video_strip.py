@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from handpose.atomic import atomic_path
+from handpose.io.atomic import atomic_path
 from handpose.capture.video_file import VideoFileSource
 
 

@@ -1,6 +1,6 @@
 """How steady a model is on real photos, which have no labels: each hand's answer for its plain
 crop against its answers for the crop turned by +-ANGLE degrees, brought back to the camera
-frame through each crop's view rotation (:mod:`handpose.view_frame`). A model that has learnt
+frame through each crop's view rotation (:mod:`handpose.geometry.view_frame`). A model that has learnt
 hands rather than renders gives the same hand each time. Gaps are mean joint distances: 3D in
 mm at the default hand size (normalised pose x DEFAULT_HAND_SIZE_MM), 2D in crop px. Prints a
 table, writes JSON.
@@ -18,17 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from handpose.atomic import write_text_atomic
-from handpose.calibration import CameraIntrinsics
+from handpose.io.atomic import write_text_atomic
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.capture.image_folder import read_rgb
 from handpose.data.sources import open_dataset
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.detect.detector import HandDetector
-from handpose.infer.backend import create_backend
+from handpose.infer.backends.factory import create_backend
 from handpose.infer.roll_ensemble import RollEnsemble
-from handpose.lift import DEFAULT_HAND_SIZE_MM
+from handpose.geometry.lift import DEFAULT_HAND_SIZE_MM
 from handpose.model.checkpoint import load_model
-from handpose.view_frame import from_view, view_rotation
+from handpose.geometry.view_frame import from_view, view_rotation
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
 

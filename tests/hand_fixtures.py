@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from handpose.data.sample import HandSample
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 
 #: the camera of a 640x480 frame the toy samples are cut from
 TOY_INTRINSICS = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])

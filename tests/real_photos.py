@@ -36,7 +36,7 @@ def load_rgb(relative: str) -> np.ndarray:
 def real_hand_crops(size: int) -> np.ndarray:
     """float32 (N, 3, size, size) RGB crops in [0, 1] of the hands MediaPipe finds in :data:`ONE_HAND_PHOTOS`,
     cut as the pipeline cuts them (square box around the keypoints, left-looking hands mirrored)."""
-    from handpose.detect.crop import crop_from_keypoints
+    from handpose.geometry.crop import crop_from_keypoints
     from handpose.detect.detector import HandDetector, appears_left
 
     crops = []

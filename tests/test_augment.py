@@ -11,7 +11,7 @@ import pytest
 from handpose.data.augment import AugmentConfig, augment
 from handpose.data.sample import HandSample
 from handpose.data.scene import hand_joints, project, random_hand_spec
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.errors import InputError
 
 SIZE = 128

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from handpose.errors import InputError, MissingDependencyError
-from handpose.infer.backend import ModelOutputs, create_backend
-from handpose.infer.tensorrt_backend import EngineKey, cached_engine_is_fresh, engine_paths, tensorrt_available
+from handpose.infer.backends.base import ModelOutputs
+from handpose.infer.backends.factory import create_backend
+from handpose.infer.backends.tensorrt_backend import EngineKey, cached_engine_is_fresh, engine_paths, tensorrt_available
 from handpose.model.checkpoint import load_default_model
 from tests.real_photos import real_hand_crops
 

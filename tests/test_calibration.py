@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from apps import calibrate as calibrate_app
-from handpose.calibrate import Chessboard, calibrate, find_corners, images_in_folder, video_frames
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.chessboard import Chessboard, calibrate, find_corners, images_in_folder, video_frames
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.errors import InputError
 
 WIDTH, HEIGHT = 640, 480

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.capture import open_source
 from handpose.capture.image_folder import ImageFolderSource
 from handpose.capture.rgbd_folder import RgbdFolderSource

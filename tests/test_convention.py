@@ -12,7 +12,7 @@ from handpose.data.convention import (
 )
 from handpose.data.sample import HandSample
 from handpose.data.scene import hand_joints, project, random_hand_spec
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.errors import InputError
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])

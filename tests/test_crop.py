@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from handpose.detect.crop import DEFAULT_MARGIN, crop_from_keypoints, crop_transform, square_box
+from handpose.geometry.crop import DEFAULT_MARGIN, crop_from_keypoints, crop_transform, square_box
 from handpose.errors import InputError
 
 

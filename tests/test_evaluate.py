@@ -13,11 +13,11 @@ from apps import evaluate as evaluate_app
 from handpose import skeleton
 from handpose.data.batch import images_to_tensor
 from handpose.data.shards import write_shard
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_default_model
 from handpose.train.evaluate import evaluate
-from handpose.view_frame import from_view, view_rotation
+from handpose.geometry.view_frame import from_view, view_rotation
 from tests.hand_fixtures import TOY_INTRINSICS, toy_samples
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from handpose.clip_eval import evaluate_clip
+from handpose.eval.clip import evaluate_clip
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.io.jsonl_writer import read_jsonl
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT
-from handpose.video_job import VideoJobOptions, process_video
+from handpose.video.job import VideoJobOptions, process_video
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "golden_sample_clip.json").read_text())

@@ -18,7 +18,7 @@ import torch
 
 from handpose.infer.gpu_bench import (ENGINES, TOLERANCES, check_parity, format_gpu_table, real_crops,
                                       reference_backend, run_gpu_benchmark, time_backend)
-from handpose.infer.torch_backend import TorchBackend
+from handpose.infer.backends.torch_backend import TorchBackend
 from handpose.model.checkpoint import load_default_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.model.backbones import build_backbone
 from handpose.model.keypoint_head import KeypointHeatmaps, cell_centres, local_soft_argmax, soft_argmax
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from handpose import skeleton
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.data import rig
 from handpose.errors import InputError
-from handpose.lift import (DEFAULT_HAND_SIZE_MM, PALM_SURFACE_OFFSET_MM, STABLE_BONE_RATIOS, STABLE_BONES, pose_scale,
+from handpose.geometry.lift import (DEFAULT_HAND_SIZE_MM, PALM_SURFACE_OFFSET_MM, STABLE_BONE_RATIOS, STABLE_BONES, pose_scale,
                            solve_translation, translation_from_depth)
 
 

@@ -127,12 +127,12 @@ def test_realsense_recording_drives_the_session_with_depth(checkpoint, tmp_path)
     """A .db3 recorded through a librealsense software device: colour + a flat depth 600 mm away; the
     session passes the depth to the pipeline, which puts each hand's palm at that depth."""
     pytest.importorskip("pyrealsense2")
-    from handpose.calibration import CameraIntrinsics
+    from handpose.geometry.camera import CameraIntrinsics
     from handpose.capture import open_source
     from handpose.capture.realsense_recorder import record_realsense
     from handpose.infer.pipeline import PipelineConfig
-    from handpose.lift import PALM_SURFACE_OFFSET_MM
-    from handpose.live import LiveSession
+    from handpose.geometry.lift import PALM_SURFACE_OFFSET_MM
+    from handpose.live.session import LiveSession
     from handpose.skeleton import palm_root
     from handpose.types import Frame
 

@@ -8,7 +8,7 @@ import pytest
 
 from handpose.capture import open_source
 from handpose.infer.pipeline import PipelineConfig
-from handpose.live import LiveSession
+from handpose.live.session import LiveSession
 from tests.media_fixtures import model_checkpoint, pan_frames, write_video
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.data.batch import HandBatch, collate
 from handpose.errors import CheckpointError, InputError
 from handpose.model import build_model

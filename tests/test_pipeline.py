@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from handpose import skeleton
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.detect.detector import HandDetector
 from handpose.errors import InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
-from handpose.lift import PALM_SURFACE_OFFSET_MM, pose_scale
+from handpose.geometry.lift import PALM_SURFACE_OFFSET_MM, pose_scale
 from handpose.model import build_model
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, save_model
 from handpose.types import Frame

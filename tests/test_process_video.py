@@ -22,7 +22,7 @@ from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.io.csv_writer import HEADER
 from handpose.io.jsonl_writer import read_jsonl
 from handpose.types import HandPose
-from handpose.video_job import VideoJobOptions, process_video
+from handpose.video.job import VideoJobOptions, process_video
 from handpose.viz.draw import JOINT_COLORS_RGB
 from tests.media_fixtures import corrupt_mjpg_frames, model_checkpoint, pan_frames, write_video
 
@@ -229,7 +229,7 @@ def test_killed_run_resumes_to_the_same_files(checkpoint, tmp_path):
 
 
 def test_output_names_stay_inside_the_root(pipeline, frames, tmp_path):
-    from handpose.video_job import output_name
+    from handpose.video.job import output_name
 
     assert [output_name(Path(n)) for n in ("...mp4", "..mp4", ".hidden.mp4", "a b/c?.mp4", "ok-1.mp4")] == \
         ["video", "video", "hidden", "c_", "ok-1"]
@@ -269,7 +269,7 @@ def test_a_second_run_on_the_same_folder_is_refused(pipeline, frames, tmp_path):
 
 
 def test_a_bad_output_root_fails_before_the_model_loads(frames, tmp_path, capsys):
-    from handpose.video_job import process_many
+    from handpose.video.job import process_many
 
     clip = write_video(tmp_path / "a.mp4", frames[:4])
     (tmp_path / "taken").write_text("a file")
@@ -290,7 +290,7 @@ def test_an_existing_file_as_the_output_folder_is_a_one_line_error(pipeline, fra
 
 
 def test_clip_evaluation_against_the_sample_clips_ground_truth():
-    from handpose.clip_eval import evaluate_clip
+    from handpose.eval.clip import evaluate_clip
     from handpose.io.frame_record import FrameRecord
     from handpose.types import HandPose
 
@@ -364,7 +364,7 @@ def test_a_full_disk_keeps_the_previous_outputs_and_the_run_resumable(pipeline, 
 import resource, signal, sys
 from pathlib import Path
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
-from handpose.video_job import VideoFailure, VideoJobOptions, process_many
+from handpose.video.job import VideoFailure, VideoJobOptions, process_many
 pipeline = HandPosePipeline(PipelineConfig(checkpoint=Path({str(checkpoint)!r}), smoothing=False))
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))

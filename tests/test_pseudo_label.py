@@ -14,7 +14,7 @@ import pytest
 
 from handpose.data.pseudo_label import Teacher, TeacherConfig, agree, hand_side_px, mirror_box, teacher_sample
 from handpose.data.shards import ShardDataset
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.detect.detector import HandDetector
 from tests.real_photos import ONE_HAND_PHOTOS, PHOTO_DIR, load_rgb
 

@@ -11,7 +11,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from handpose import skeleton
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.data.batch import collate, images_to_tensor
 from handpose.data.mixture import Mixture
 from handpose.errors import InputError

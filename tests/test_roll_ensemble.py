@@ -8,16 +8,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from handpose.calibration import CameraIntrinsics
-from handpose.detect.crop import crop_from_keypoints, similarity_about_centre
+from handpose.geometry.camera import CameraIntrinsics
+from handpose.geometry.crop import crop_from_keypoints, similarity_about_centre
 from handpose.detect.detector import HandDetector
 from handpose.errors import InputError
-from handpose.infer.backend import ModelOutputs, create_backend
+from handpose.infer.backends.base import ModelOutputs
+from handpose.infer.backends.factory import create_backend
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import load_default_model
 from handpose.types import Frame
-from handpose.view_frame import from_view, to_view, view_rotation
+from handpose.geometry.view_frame import from_view, to_view, view_rotation
 from tests.real_photos import ONE_HAND_PHOTOS, load_rgb
 
 SIZE = 128

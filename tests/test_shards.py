@@ -10,7 +10,7 @@ import pytest
 
 from handpose.data.sample import HandSample
 from handpose.data.shards import Shard, ShardDataset, write_shard, write_shards
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.errors import InputError
 
 

@@ -14,7 +14,7 @@ from handpose.detect.detector import HandDetector
 from handpose.detect.handedness_vote import HandednessVote
 from handpose.detect.tracker import HandTracker, TrackerConfig
 from handpose.io.frame_record import FrameRecord
-from handpose.lift import palm_depth_mm
+from handpose.geometry.lift import palm_depth_mm
 from handpose.smooth.bones import bone_lengths
 from handpose.smooth.filters import MILLIMETRE_DEFAULTS, OneEuroFilter
 from handpose.smooth.hand_size import ESTIMATE_FRAMES, TrackHandSize

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-MODULE = REPO / "handpose" / "infer" / "tensorrt_backend.py"
+MODULE = REPO / "handpose" / "infer" / "backends" / "tensorrt_backend.py"
 
 WRONG_SNIPPET = '''
 import tensorrt as trt
@@ -70,7 +70,7 @@ def test_the_check_catches_wrong_tensorrt_calls(mypy_report):
 
 def test_backend_without_tensorrt_raises_a_clear_error():
     from handpose.errors import MissingDependencyError
-    from handpose.infer.tensorrt_backend import TensorRTBackend, tensorrt_available
+    from handpose.infer.backends.tensorrt_backend import TensorRTBackend, tensorrt_available
 
     if tensorrt_available():
         pytest.skip("real TensorRT is installed: scripts/gpu_check.sh tests it")

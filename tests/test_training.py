@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import torch
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.data.augment import AugmentConfig
 from handpose.data.batch import collate
 from handpose.model import build_model
@@ -86,7 +86,7 @@ def test_torchrun_two_processes_gloo(tmp_path):
         import sys, torch
         sys.path.insert(0, {repr(os.getcwd())})
         import torch.distributed as dist
-        from handpose.config import ModelConfig
+        from handpose.model.config import ModelConfig
         from handpose.model import build_model
         from handpose.train.trainer import TrainConfig, Trainer, init_distributed
         from tests.hand_fixtures import toy_samples

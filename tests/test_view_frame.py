@@ -11,8 +11,8 @@ from handpose.data.augment import AugmentConfig, augment
 from handpose.data.rig import axis_angle_matrices
 from handpose.data.sample import HandSample
 from handpose.data.scene import hand_joints, project, random_hand_spec
-from handpose.detect.crop import crop_from_keypoints
-from handpose.view_frame import from_view, to_view, view_rotation
+from handpose.geometry.crop import crop_from_keypoints
+from handpose.geometry.view_frame import from_view, to_view, view_rotation
 
 SIZE = 128
 K = np.array([[600.0, 0.0, 320.0], [0.0, 600.0, 240.0], [0.0, 0.0, 1.0]])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from handpose import skeleton
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.errors import InputError
 from handpose.types import HandPose, StageTimings
 from handpose.viz.draw import (

@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.capture.base import FrameSource
 from handpose.errors import InputError, MissingDependencyError
 from handpose.types import Frame

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.capture.realsense import import_pyrealsense2
 from handpose.errors import InputError
 from handpose.types import Frame

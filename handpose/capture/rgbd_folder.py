@@ -2,7 +2,7 @@
 
 Layout::
 
-    <folder>/intrinsics.json      CameraIntrinsics file (handpose.calibration) of the colour camera
+    <folder>/intrinsics.json      CameraIntrinsics file (handpose.geometry.camera) of the colour camera
     <folder>/color/<name>.png|jpg colour images (any format OpenCV reads)
     <folder>/depth/<name>.png     16-bit single-channel depth in millimetres, registered to the
                                   colour image (same size; 0 = no reading)
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cv2
 
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.capture.base import FrameSource
 from handpose.capture.image_folder import list_images, read_rgb
 from handpose.errors import InputError

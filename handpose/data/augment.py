@@ -7,7 +7,7 @@ the hands. Each time a sample is drawn, :func:`augment` gives it a different loo
   similarity warp, borders reflected). The 2D joints take the same warp, and the crop transform
   becomes the warp after the original one: the new crop is another cut of the same frame. The 3D
   joints stay where they are in the camera frame; what the model learns, the pose in the crop's
-  view frame (:mod:`handpose.view_frame`), turns with the crop, and a shift moves the crop-centre
+  view frame (:mod:`handpose.geometry.view_frame`), turns with the crop, and a shift moves the crop-centre
   ray that frame looks along, as the detector's box jitter does.
 * **colour**: a gain per channel, contrast about the mean, a brightness offset and Gaussian
   noise, on 8-bit RGB.
@@ -28,7 +28,7 @@ import numpy as np
 
 from handpose.data.photometric import jitter_colour
 from handpose.data.sample import HandSample
-from handpose.detect.crop import CropTransform, similarity_about_centre
+from handpose.geometry.crop import CropTransform, similarity_about_centre
 from handpose.errors import InputError
 
 

@@ -86,7 +86,7 @@ class KeypointOffsets:
         return skeleton.mirror(joints) if is_left else joints
 
     def save(self, path: str | os.PathLike[str], meta: dict[str, object] | None = None) -> None:
-        from handpose.atomic import write_text_atomic
+        from handpose.io.atomic import write_text_atomic
 
         body = {"format": FORMAT_NAME, "joints": list(skeleton.JOINT_NAMES),
                 "offsets_bone_units": np.round(self.offsets, 5).tolist(), "meta": meta or {}}

@@ -21,9 +21,9 @@ from typing import Final
 import cv2
 import numpy as np
 
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.data.sample import HandSample
-from handpose.detect.crop import crop_from_keypoints, square_box
+from handpose.geometry.crop import crop_from_keypoints, square_box
 from handpose.detect.detector import HandDetector, appears_left
 from handpose.errors import InputError
 from handpose.skeleton import NUM_JOINTS

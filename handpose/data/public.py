@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from handpose.data.sample import HandSample
-from handpose.detect.crop import crop_from_keypoints
+from handpose.geometry.crop import crop_from_keypoints
 from handpose.errors import InputError
 
 Split = Literal["train", "test"]

@@ -2,7 +2,7 @@
 
 Geometry comes in the camera frame (OpenCV convention: x right, y down, z forward, mm) and is
 projected with a pinhole ``K`` (3x3, px) so that a point projects exactly where
-``K @ p`` says: pixel centres at integer coordinates, as in ``handpose.detect.crop``.
+``K @ p`` says: pixel centres at integer coordinates, as in ``handpose.geometry.crop``.
 Colours: albedo is linear RGB in [0, 1]; the output is sRGB uint8 RGB. Shading: ambient +
 two directional lights (wrapped diffuse, a little subsurface-like softness) + Blinn-Phong
 specular, double-sided.

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from handpose import skeleton
-from handpose.detect.crop import CropTransform
+from handpose.geometry.crop import CropTransform
 from handpose.errors import InputError
-from handpose.view_frame import to_view, view_rotation
+from handpose.geometry.view_frame import to_view, view_rotation
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class HandSample:
 
     @property
     def joints_view_norm(self) -> np.ndarray:
-        """(21, 3) float32 normalised pose in the crop's view frame (``handpose.view_frame``): what
+        """(21, 3) float32 normalised pose in the crop's view frame (``handpose.geometry.view_frame``): what
         the model is trained to predict."""
         return to_view(self.joints_norm, view_rotation(self.crop, self.intrinsics)).astype(np.float32)
 

@@ -37,9 +37,9 @@ from typing import Final
 
 import numpy as np
 
-from handpose.atomic import atomic_path
+from handpose.io.atomic import atomic_path
 from handpose.data.sample import HandSample
-from handpose.detect.crop import CropTransform
+from handpose.geometry.crop import CropTransform
 from handpose.errors import InputError
 from handpose.skeleton import NUM_JOINTS
 

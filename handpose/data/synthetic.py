@@ -4,7 +4,7 @@ Sample ``i`` of seed ``s`` is always the same (its random generator is seeded wi
 Each sample renders a square window of ``render_scale x crop_size`` pixels around one hand (a
 window of a virtual camera frame: its ``K`` has the principal point wherever the hand's
 off-axis direction puts it), then cuts the model crop out of it with the live pipeline's own
-crop code (``handpose.detect.crop``) from the 2D keypoints, with detector-like jitter of the box
+crop code (``handpose.geometry.crop``) from the 2D keypoints, with detector-like jitter of the box
 (shift, scale), mirrored for left hands. Image effects (motion blur, defocus, colour jitter,
 noise, JPEG) are applied to the crop.
 
@@ -37,7 +37,7 @@ from handpose.data.scene import (
     random_lighting,
     random_palm_position,
 )
-from handpose.detect.crop import crop_transform, square_box
+from handpose.geometry.crop import crop_transform, square_box
 from handpose.errors import HandposeError, InputError
 
 

@@ -31,7 +31,7 @@ from typing import Final, Literal
 
 import numpy as np
 
-from handpose.detect.crop import square_box
+from handpose.geometry.crop import square_box
 from handpose.detect.detector import HandDetector
 from handpose.detect.handedness_vote import HandednessVote
 from handpose.errors import InputError

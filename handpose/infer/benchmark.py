@@ -32,7 +32,8 @@ import numpy as np
 
 from handpose.detect.detector import DEFAULT_MODEL_PATH, HandDetector
 from handpose.errors import HandposeError
-from handpose.infer.backend import BackendName, create_backend
+from handpose.infer.backends.base import BackendName
+from handpose.infer.backends.factory import create_backend
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig, load_pipeline_model
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.model import HandModel, build_model

@@ -27,7 +27,7 @@ from typing import Final
 
 import torch
 
-from handpose.atomic import atomic_path
+from handpose.io.atomic import atomic_path
 from handpose.model.hand_model import HandModel
 
 INPUT_NAME: Final = "images"

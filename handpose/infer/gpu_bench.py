@@ -1,8 +1,8 @@
 """Model-alone latency of every GPU engine this machine has, each checked against a CPU reference first.
 
 Engines (:data:`ENGINES`): torch on CUDA in fp32 and fp16, each with CUDA graphs off and on
-(:class:`handpose.infer.torch_backend.TorchBackend`), and TensorRT fp16 when ``tensorrt`` imports
-(:class:`handpose.infer.tensorrt_backend.TensorRTBackend`). An engine that cannot run here is listed
+(:class:`handpose.infer.backends.torch_backend.TorchBackend`), and TensorRT fp16 when ``tensorrt`` imports
+(:class:`handpose.infer.backends.tensorrt_backend.TensorRTBackend`). An engine that cannot run here is listed
 with the reason, never silently left out.
 
 Before any timing, each engine's answers are compared with the reference - ONNX Runtime on the CPU
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from handpose.infer.backend import Backend, ModelOutputs
+from handpose.infer.backends.base import Backend, ModelOutputs
 
 if TYPE_CHECKING:
     from handpose.model.hand_model import HandModel
@@ -143,11 +143,11 @@ def real_crops() -> np.ndarray:
 
 def reference_backend(model: HandModel, max_batch: int) -> tuple[str, Backend]:
     """ONNX Runtime on the CPU when it (and onnx) import, else torch on the CPU in fp32."""
-    from handpose.infer.torch_backend import TorchBackend
+    from handpose.infer.backends.torch_backend import TorchBackend
 
     try:
         from handpose.infer.export import export_onnx
-        from handpose.infer.ort_backend import OrtBackend
+        from handpose.infer.backends.ort_backend import OrtBackend
 
         onnx_bytes = export_onnx(model)
         return "onnxruntime-cpu", OrtBackend(onnx_bytes, model.config.input_size, max_batch=max_batch,
@@ -159,12 +159,12 @@ def reference_backend(model: HandModel, max_batch: int) -> tuple[str, Backend]:
 def create_engine(engine: Engine, model: HandModel, max_batch: int, batches: tuple[int, ...]) -> Backend:
     """Build ``engine``; raises ImportError / HandposeError when it cannot run here."""
     if engine.kind == "torch":
-        from handpose.infer.torch_backend import TorchBackend
+        from handpose.infer.backends.torch_backend import TorchBackend
 
         return TorchBackend(model, max_batch=max_batch, device="cuda", fp16=engine.fp16,
                             cuda_graphs=engine.cuda_graphs, graph_batches=batches)
     from handpose.infer.export import export_onnx
-    from handpose.infer.tensorrt_backend import TensorRTBackend
+    from handpose.infer.backends.tensorrt_backend import TensorRTBackend
 
     return TensorRTBackend(export_onnx(model), model.config.input_size, max_batch=max_batch)
 

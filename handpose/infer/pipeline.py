@@ -15,7 +15,7 @@ Stages per frame (timed in :class:`handpose.types.StageTimings`):
 2. crop - square crop around each hand (left-looking hands mirrored) into a preallocated batch,
    once per angle of the roll ensemble (:mod:`handpose.infer.roll_ensemble`);
 3. model - one backend call for all crops (ONNX Runtime, torch or TensorRT); each answer taken
-   from its crop's view frame (:mod:`handpose.view_frame`) into the camera frame, the ensemble's
+   from its crop's view frame (:mod:`handpose.geometry.view_frame`) into the camera frame, the ensemble's
    averaged per hand;
 4. lift - 2D keypoints back to frame px; camera-space joints in mm from the normalised pose, the
    track's hand size (:mod:`handpose.smooth.hand_size`) and the intrinsics (translation from the 2D
@@ -46,19 +46,20 @@ import cv2
 import numpy as np
 
 from handpose import skeleton
-from handpose.calibration import CameraIntrinsics
-from handpose.detect.crop import CropTransform, crop_from_keypoints, square_box
+from handpose.geometry.camera import CameraIntrinsics
+from handpose.geometry.crop import CropTransform, crop_from_keypoints, square_box
 from handpose.detect.detector import DEFAULT_MODEL_PATH, DetectorMode, HandDetector, appears_left
 from handpose.detect.tracker import HandTracker, TrackedHand, TrackerConfig
 from handpose.errors import InputError
-from handpose.infer.backend import BACKEND_NAMES, Backend, BackendName, create_backend
+from handpose.infer.backends.base import BACKEND_NAMES, Backend, BackendName
+from handpose.infer.backends.factory import create_backend
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble
-from handpose.lift import DEFAULT_HAND_SIZE_MM, pose_scale, solve_translation, translation_from_depth
+from handpose.geometry.lift import DEFAULT_HAND_SIZE_MM, pose_scale, solve_translation, translation_from_depth
 from handpose.smooth.filters import NORMALISED_DEFAULTS, PIXEL_DEFAULTS, OneEuroFilter
 from handpose.smooth.hand_size import TrackHandSize
 from handpose.smooth.translation import TranslationFilter, TranslationNoise
 from handpose.types import Frame, FrameResult, HandPose, StageTimings, check_rgb_frame
-from handpose.view_frame import view_rotation
+from handpose.geometry.view_frame import view_rotation
 
 if TYPE_CHECKING:
     from handpose.capture.base import FrameSource
@@ -84,7 +85,7 @@ class PipelineConfig:
         mirrored_input: frames are selfie-mirrored (see ``handpose.detect.detector``).
         hand_size_mm: middle-finger MCP->PIP length of the user's hand (sets metric depth); with
             depth frames each track measures its own from its first frames.
-        calibration: camera intrinsics file (``handpose.calibration``); None = default for the frame size.
+        calibration: camera intrinsics file (``handpose.geometry.camera``); None = default for the frame size.
         detector_mode: "video" for streams (tracking), "image" for unrelated stills (MediaPipe every frame).
         detector_model: MediaPipe ``hand_landmarker.task``.
         use_depth: take the hand's depth from ``Frame.depth_mm`` when a frame has one.
@@ -282,7 +283,7 @@ class HandPosePipeline:
     @staticmethod
     def _mm_per_unit(state: _TrackState, pose_norm: np.ndarray) -> float:
         """Millimetres per normalised unit of this frame's (unsmoothed) pose: the track's hand size
-        over the pose's own scale (:func:`handpose.lift.pose_scale`)."""
+        over the pose's own scale (:func:`handpose.geometry.lift.pose_scale`)."""
         return state.hand_size.size_mm / pose_scale(pose_norm)
 
     def _translation(self, prediction: _Prediction, camera: CameraIntrinsics,

@@ -1,7 +1,7 @@
 """Test-time roll ensemble: each hand is seen in crops turned by a few angles about the crop's
 centre; the answers are brought back to one frame and averaged.
 
-The model predicts each crop's pose in that crop's view frame (:mod:`handpose.view_frame`), which
+The model predicts each crop's pose in that crop's view frame (:mod:`handpose.geometry.view_frame`), which
 turns with the crop; each answer goes back to the normalised camera frame through the view
 rotation of the crop it came from, and the answers are averaged there. The 2D joints go back
 through the inverse of each turn and are averaged in the unturned crop; presence and each joint's
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from handpose.detect.crop import CropTransform, similarity_about_centre
+from handpose.geometry.crop import CropTransform, similarity_about_centre
 from handpose.errors import InputError
-from handpose.infer.backend import ModelOutputs
-from handpose.view_frame import from_view, view_rotation
+from handpose.infer.backends.base import ModelOutputs
+from handpose.geometry.view_frame import from_view, view_rotation
 
 
 #: the pipeline's and the evaluation's default turns (degrees)
@@ -72,7 +72,7 @@ class RollEnsemble:
                          for crop in crops_rgb for w in warps])
 
     def view_rotations(self, base: CropTransform | None, intrinsics: np.ndarray | None, size: int) -> np.ndarray:
-        """(A, 3, 3) view rotations (:func:`~handpose.view_frame.view_rotation`) of one hand's turned
+        """(A, 3, 3) view rotations (:func:`~handpose.geometry.view_frame.view_rotation`) of one hand's turned
         crops, from its plain crop ``base`` of a frame with camera matrix ``intrinsics``; a crop of
         side ``size`` without that geometry counts as centred on the optical axis."""
         if base is None or intrinsics is None:

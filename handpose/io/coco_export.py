@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from handpose.atomic import write_text_atomic
+from handpose.io.atomic import write_text_atomic
 from handpose.io.frame_record import FrameRecord
 from handpose.types import HandPose
 

@@ -13,7 +13,7 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 
-from handpose.atomic import atomic_path
+from handpose.io.atomic import atomic_path
 from handpose.io.frame_record import DECIMALS, VISIBILITY_DECIMALS, FrameRecord
 from handpose.skeleton import JOINT_NAMES
 

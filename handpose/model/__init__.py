@@ -1,6 +1,6 @@
 """The cross-modal variational alignment model (DESIGN.md §1)."""
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.model.hand_model import HandModel, ModelOutput
 
 

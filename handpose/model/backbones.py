@@ -19,7 +19,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 
 
 class FeatureMaps(NamedTuple):

@@ -19,8 +19,8 @@ from typing import Any, Final
 
 import torch
 
-from handpose.atomic import atomic_path
-from handpose.config import ModelConfig
+from handpose.io.atomic import atomic_path
+from handpose.model.config import ModelConfig
 from handpose.errors import CheckpointError, InputError
 from handpose.model.hand_model import HandModel
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.errors import InputError
 from handpose.model.alignment import build_alignment
 from handpose.model.image_vae import ImageEncoding, ImageVAE
@@ -25,7 +25,7 @@ class ModelOutput:
 
     Attributes:
         pose_norm: (N, 21, 3) normalised pose through the aligned path (right-hand frame), in the
-            crop's view frame (``handpose.view_frame``).
+            crop's view frame (``handpose.geometry.view_frame``).
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) probability that a hand is in the crop.
         pose_norm_image_vae: (N, 21, 3) the image VAE's own decoder output (baseline), same frame.

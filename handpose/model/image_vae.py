@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.model.backbones import build_backbone
 from handpose.model.gaussian import DiagonalGaussian
 from handpose.model.keypoint_head import KeypointHeatmaps

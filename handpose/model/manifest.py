@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from handpose.atomic import write_text_atomic
+from handpose.io.atomic import write_text_atomic
 from handpose.errors import CheckpointError
 
 MANIFEST = Path(__file__).resolve().parents[2] / "models" / "MANIFEST.json"

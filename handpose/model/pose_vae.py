@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from handpose.config import ModelConfig
+from handpose.model.config import ModelConfig
 from handpose.model.gaussian import DiagonalGaussian
 from handpose.model.mlp import mlp
 from handpose.skeleton import NUM_JOINTS

@@ -22,7 +22,7 @@ from typing import Final
 
 import numpy as np
 
-from handpose.detect.crop import square_box
+from handpose.geometry.crop import square_box
 from handpose.io.frame_record import FrameRecord
 from handpose.smooth.bones import bone_lengths, with_bone_lengths
 from handpose.smooth.filters import rts_smooth

@@ -18,7 +18,7 @@ With a depth image the depth is read, not inferred, and :data:`DEPTH_READING_NOI
 :class:`TranslationFilter` is the live (causal) filter; :func:`smooth_translations` runs the same
 filter forwards over a whole track and the Rauch-Tung-Striebel pass backwards (no lag). Both use a
 white-noise-acceleration model with ``accel_mm_s2``: the live filter a higher one (less lag, more
-jitter) than the offline smoother, which has no lag to trade. Camera frame as in :mod:`handpose.lift`.
+jitter) than the offline smoother, which has no lag to trade. Camera frame as in :mod:`handpose.geometry.lift`.
 """
 
 from __future__ import annotations

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from handpose import skeleton
-from handpose.atomic import atomic_path, write_text_atomic
+from handpose.io.atomic import atomic_path, write_text_atomic
 from handpose.data.batch import collate, images_to_tensor
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
-from handpose.infer.backend import ModelOutputs
+from handpose.infer.backends.base import ModelOutputs
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.hand_model import HandModel, ModelOutput
 from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics, roc_auc

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from handpose.atomic import atomic_path
+from handpose.io.atomic import atomic_path
 from handpose.infer.benchmark import STAGES, BenchmarkResult
 
 STAGE_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3")

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.errors import InputError, MissingDependencyError
 from handpose.types import HandPose, check_rgb_frame
 from handpose.viz.screenshot import save_screenshot
 from handpose.viz.skeleton3d import BONE_COLORS, BONE_PAIRS, JOINT_COLORS
 
 if TYPE_CHECKING:
-    from handpose.live import LiveResult, LiveSession
+    from handpose.live.session import LiveResult, LiveSession
 
 JOINT_RADIUS_MM = 5.0
 

@@ -5,7 +5,7 @@ to fit 800 x 600) on the left; on the right a pyqtgraph ``GLViewWidget`` with th
 (drag to orbit, wheel to zoom) over a 10 cm grid, then labels with FPS, per-stage latency and
 the current settings, and buttons for the toggles. Keys: S smoothing, M mirroring, B backend,
 Space pause, Q or Esc quit. The window only displays: what a toggle does is the callback's
-business (see :class:`handpose.live.LiveSession`).
+business (see :class:`handpose.live.session.LiveSession`).
 
 3D view coordinates: camera-frame mm (x right, y down, z forward) are shown as GL
 ``(x, z, -y)`` - depth runs into the screen and up is up - centred on the hands.
@@ -28,7 +28,7 @@ from handpose.viz.screenshot import save_screenshot
 from handpose.viz.skeleton3d import BONE_COLORS, BONE_PAIRS, JOINT_COLORS
 
 if TYPE_CHECKING:
-    from handpose.live import LiveResult, LiveSession
+    from handpose.live.session import LiveResult, LiveSession
 
 try:
     import pyqtgraph.opengl as gl

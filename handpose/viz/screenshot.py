@@ -16,7 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from handpose.atomic import atomic_path, write_text_atomic
+from handpose.io.atomic import atomic_path, write_text_atomic
 from handpose.errors import InputError
 
 

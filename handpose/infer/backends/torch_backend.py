@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from handpose.errors import InputError
-from handpose.infer.backend import ModelOutputs, check_images
+from handpose.infer.backends.base import ModelOutputs, check_images
 from handpose.model.hand_model import HandModel
 
 Device = Literal["auto", "cpu", "cuda"]

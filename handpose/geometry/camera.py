@@ -1,6 +1,6 @@
 """Camera intrinsics: pinhole matrix + OpenCV lens distortion, a file format, and undistortion.
 
-Pixel convention (as everywhere in handpose, see ``handpose.detect.crop``): OpenCV's, x right,
+Pixel convention (as everywhere in handpose, see ``handpose.geometry.crop``): OpenCV's, x right,
 y down, the centre of pixel (i, j) at (i, j). The camera frame is x right, y down, z forward.
 
 File format (JSON, written by :meth:`CameraIntrinsics.save`, see ``calibration/README.md``)::
@@ -28,7 +28,7 @@ from typing import Final
 import cv2
 import numpy as np
 
-from handpose.atomic import write_text_atomic
+from handpose.io.atomic import write_text_atomic
 from handpose.errors import InputError
 
 FORMAT_NAME: Final = "handpose-camera-intrinsics"

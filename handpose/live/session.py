@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.capture.base import FrameSource
 from handpose.errors import HandposeError
-from handpose.infer.backend import BACKEND_NAMES
+from handpose.infer.backends.base import BACKEND_NAMES
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.types import Frame, HandPose, StageTimings
 from handpose.viz.draw import annotate

@@ -1,10 +1,11 @@
 """One interface for every inference engine: float32 crops (N, 3, S, S) -> :class:`ModelOutputs`.
 
-Implementations: ``torch`` (:mod:`handpose.infer.torch_backend`), ``onnxruntime``
-(:mod:`handpose.infer.ort_backend`), ``tensorrt`` (:mod:`handpose.infer.tensorrt_backend`).
+Implementations: ``torch`` (:mod:`handpose.infer.backends.torch_backend`), ``onnxruntime``
+(:mod:`handpose.infer.backends.ort_backend`), ``tensorrt`` (:mod:`handpose.infer.backends.tensorrt_backend`).
 Each preallocates its buffers for batches of 1..``max_batch`` when it is built; :meth:`Backend.run`
 allocates nothing large and returns views into those buffers, valid until the next ``run``.
-:func:`create_backend` builds one by name, importing only the engine it needs.
+:func:`handpose.infer.backends.factory.create_backend` builds one by name, importing only the
+engine it needs; this module is the interface below the engines, the factory the one above them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ModelOutputs:
 
     Attributes:
         pose_norm: (N, 21, 3) normalised 3D pose (right-hand frame, unit = middle MCP->PIP bone), in
-            each crop's view frame (``handpose.view_frame``) as the model gives it.
+            each crop's view frame (``handpose.geometry.view_frame``) as the model gives it.
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) hand-presence probability in [0, 1].
         visibility: (N, 21) probability in [0, 1] that each joint is visible in its crop (not
@@ -72,27 +73,3 @@ def check_images(images: np.ndarray, input_size: int, max_batch: int) -> int:
     if not images.flags.c_contiguous:
         raise InputError("images: a C-contiguous array expected")
     return n
-
-
-def create_backend(name: BackendName, model: HandModel, max_batch: int = 8, threads: int = 0) -> Backend:
-    """Build backend ``name`` for ``model`` (exporting ONNX in memory where the engine needs it).
-
-    ``threads`` (0 = the engine's default) sets ONNX Runtime's intra-op threads and torch's CPU threads.
-    """
-    if max_batch < 1:
-        raise InputError(f"max_batch >= 1 expected, got {max_batch}")
-    if name == "torch":
-        from handpose.infer.torch_backend import TorchBackend
-
-        return TorchBackend(model, max_batch=max_batch, threads=threads)
-    if name == "onnxruntime":
-        from handpose.infer.export import export_onnx
-        from handpose.infer.ort_backend import OrtBackend
-
-        return OrtBackend(export_onnx(model), model.config.input_size, max_batch=max_batch, threads=threads)
-    if name == "tensorrt":
-        from handpose.infer.export import export_onnx
-        from handpose.infer.tensorrt_backend import TensorRTBackend
-
-        return TensorRTBackend(export_onnx(model), model.config.input_size, max_batch=max_batch)
-    raise InputError(f"backend must be one of {BACKEND_NAMES}, got {name!r}")

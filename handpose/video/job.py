@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from handpose.atomic import atomic_path, write_text_atomic
+from handpose.io.atomic import atomic_path, write_text_atomic
 from handpose.capture.video_file import VideoFileSource
 from handpose.errors import HandposeError, InputError
 from handpose.io.coco_export import write_coco_wholebody
@@ -207,7 +207,7 @@ def process_video(
 
 #: every file a run can write into its output folder
 OUTPUT_NAMES = frozenset({"poses.jsonl", "poses.csv", "summary.json", "coco_wholebody.json", "annotated.mp4"})
-#: temporary files of interrupted atomic writes in an output folder (``handpose.atomic``, the annotated video)
+#: temporary files of interrupted atomic writes in an output folder (``handpose.io.atomic``, the annotated video)
 ORPHAN_PATTERNS = (".*.tmp", ".annotated.*.mp4")
 
 

@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import torch
 
-from handpose.atomic import atomic_path
+from handpose.io.atomic import atomic_path
 from handpose.errors import InputError, MissingDependencyError
-from handpose.infer.backend import ModelOutputs, check_images
+from handpose.infer.backends.base import ModelOutputs, check_images
 from handpose.infer.export import INPUT_NAME, OUTPUT_NAMES, onnx_sha256
 from handpose.skeleton import NUM_JOINTS
 
 if TYPE_CHECKING:
     import tensorrt as trt
 
-DEFAULT_CACHE_DIR: Final = Path(__file__).resolve().parents[2] / "models" / "engines"
+DEFAULT_CACHE_DIR: Final = Path(__file__).resolve().parents[3] / "models" / "engines"
 WORKSPACE_BYTES: Final = 1 << 30
 
 

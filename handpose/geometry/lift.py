@@ -22,7 +22,7 @@ from typing import Final
 
 import numpy as np
 
-from handpose.calibration import CameraIntrinsics
+from handpose.geometry.camera import CameraIntrinsics
 from handpose.errors import InputError
 from handpose.skeleton import NUM_JOINTS
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from handpose.errors import MissingDependencyError
-from handpose.infer.backend import ModelOutputs, check_images
+from handpose.infer.backends.base import ModelOutputs, check_images
 from handpose.infer.export import INPUT_NAME, OUTPUT_NAMES
 from handpose.skeleton import NUM_JOINTS
 

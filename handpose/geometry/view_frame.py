@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handpose.detect.crop import CropTransform
+from handpose.geometry.crop import CropTransform
 from handpose.errors import InputError
 
 

@@ -1,0 +1,1 @@
+"""Evaluation against ground truth: the sample clip (dataset evaluation and metrics are in ``handpose.train``)."""

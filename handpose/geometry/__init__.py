@@ -1,0 +1,1 @@
+"""Camera geometry: the camera model and its calibration, square crops, the crop's view frame, metric 3D."""
