@@ -1,4 +1,4 @@
-"""Typed records passed between the stages: Frame -> HandBox -> HandCrop -> HandPose.
+"""Typed records passed between the stages: Frame -> HandBox -> HandPose -> FrameResult.
 
 Units: pixels for image coordinates (OpenCV convention, see ``handpose.geometry.crop``),
 millimetres for 3D, seconds for time. Images are RGB uint8 unless a name says otherwise.
@@ -12,7 +12,6 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from handpose.geometry.crop import CropTransform
 from handpose.errors import InputError
 
 Handedness = Literal["left", "right"]
@@ -70,21 +69,6 @@ class HandBox:
     score: float
     source: Literal["detector", "tracker"] = "detector"
     world_mm: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class HandCrop:
-    """A square crop ready for the model.
-
-    Attributes:
-        rgb: (S, S, 3) uint8 RGB; left hands are mirrored so they look like right hands.
-        transform: frame px <-> crop px (mirroring included).
-        box: the box it was cut from.
-    """
-
-    rgb: np.ndarray
-    transform: CropTransform
-    box: HandBox
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ Reports p50/p95/p99 in ms and the project's two targets: the steady-state pipeli
 at most 0.5x MediaPipe's video-mode time, the ONNX Runtime model alone at batch 1 at most 2 ms.
 With an untrained model (no default checkpoint yet) the presence score means nothing: every backend
 then gets the same saved random weights and a presence threshold of 0, so tracking behaves as with a
-trained model. ``benchmarks/bench_pipeline.py`` and ``apps/benchmark.py`` call :func:`run_benchmark`.
+trained model. ``apps/benchmark.py`` (``handpose-bench``) calls :func:`run_benchmark`.
 """
 
 from __future__ import annotations

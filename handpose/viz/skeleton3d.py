@@ -19,8 +19,3 @@ BONE_PAIRS: Final = np.array(skeleton.BONES, dtype=np.int32)
 BONE_COLORS: Final = np.array([JOINT_COLORS_RGB[c] for _, c in skeleton.BONES], dtype=np.float64) / 255.0
 #: (21, 3) float64 RGB in [0, 1] of each joint.
 JOINT_COLORS: Final = np.array(JOINT_COLORS_RGB, dtype=np.float64) / 255.0
-
-
-def bone_segments(joints: np.ndarray) -> np.ndarray:
-    """(40, 3) segment end points (parent, child, parent, child, ...) of joints (21, 3), for line lists."""
-    return np.asarray(joints)[BONE_PAIRS.ravel()]
