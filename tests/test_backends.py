@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from handpose.errors import InputError, MissingDependencyError
-from handpose.infer.backends.base import ModelOutputs
+from handpose.infer.backends.base import BackendOutputs
 from handpose.infer.backends.factory import create_backend
 from handpose.infer.backends.tensorrt_backend import EngineKey, cached_engine_is_fresh, engine_paths, tensorrt_available
 from handpose.model.checkpoint import load_default_model
@@ -36,7 +36,7 @@ def backends(model):
         backend.close()
 
 
-def _compare(a: ModelOutputs, b: ModelOutputs, tolerance: float) -> None:
+def _compare(a: BackendOutputs, b: BackendOutputs, tolerance: float) -> None:
     for name in ("pose_norm", "keypoints_crop_px", "presence", "visibility"):
         x, y = getattr(a, name), getattr(b, name)
         assert x.shape == y.shape and x.dtype == y.dtype == np.float32, name

@@ -12,7 +12,7 @@ from handpose.geometry.camera import CameraIntrinsics
 from handpose.geometry.crop import crop_from_keypoints, similarity_about_centre
 from handpose.detect.detector import HandDetector
 from handpose.errors import InputError
-from handpose.infer.backends.base import ModelOutputs
+from handpose.infer.backends.base import BackendOutputs
 from handpose.infer.backends.factory import create_backend
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.infer.roll_ensemble import RollEnsemble
@@ -36,7 +36,7 @@ def _z_turn(deg: float) -> np.ndarray:
 
 
 def _turned_outputs(pose: np.ndarray, keypoints: np.ndarray, rotations: np.ndarray,
-                    ensemble: RollEnsemble) -> ModelOutputs:
+                    ensemble: RollEnsemble) -> BackendOutputs:
     """What a model that sees each turned crop perfectly would answer: the pose in that crop's
     view frame, the 2D joints turned with the crop."""
     poses = to_view(np.repeat(pose, ensemble.count, axis=0), rotations)
@@ -47,7 +47,7 @@ def _turned_outputs(pose: np.ndarray, keypoints: np.ndarray, rotations: np.ndarr
             kps.append(keypoints[n] @ warp[:, :2].T + warp[:, 2])
     presence = np.repeat(np.array([0.9, 0.2]), ensemble.count)
     visibility = np.repeat(VISIBILITY, ensemble.count, axis=0)
-    return ModelOutputs(poses.astype(np.float32), np.stack(kps).astype(np.float32), presence, visibility)
+    return BackendOutputs(poses.astype(np.float32), np.stack(kps).astype(np.float32), presence, visibility)
 
 
 def test_combine_brings_the_turned_answers_back():
@@ -94,7 +94,7 @@ def test_combine_averages_each_joints_visibility_over_the_turned_copies():
     ensemble = RollEnsemble(ANGLES)
     rng = np.random.default_rng(3)
     per_crop = rng.uniform(0.0, 1.0, size=(2 * ensemble.count, 21)).astype(np.float32)
-    outputs = ModelOutputs(np.zeros((6, 21, 3), np.float32), np.full((6, 21, 2), 64.0, np.float32),
+    outputs = BackendOutputs(np.zeros((6, 21, 3), np.float32), np.full((6, 21, 2), 64.0, np.float32),
                            np.full(6, 0.5, np.float32), per_crop)
     rotations = np.repeat(np.eye(3)[None], 6, axis=0)
     out = ensemble.combine(outputs, rotations, SIZE)
@@ -127,7 +127,7 @@ def test_turn_crops_and_view_rotations():
     with pytest.raises(InputError, match="roll angles"):
         RollEnsemble((0.0, 120.0))
     with pytest.raises(InputError, match="one view rotation per output"):
-        ensemble.combine(ModelOutputs(np.zeros((3, 21, 3)), np.zeros((3, 21, 2)), np.zeros(3), np.zeros((3, 21))),
+        ensemble.combine(BackendOutputs(np.zeros((3, 21, 3)), np.zeros((3, 21, 2)), np.zeros(3), np.zeros((3, 21))),
                          np.ones((2, 3, 3)), SIZE)
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from handpose.infer.backends.base import Backend, ModelOutputs
+from handpose.infer.backends.base import Backend, BackendOutputs
 
 if TYPE_CHECKING:
     from handpose.model.hand_model import HandModel
@@ -169,9 +169,9 @@ def create_engine(engine: Engine, model: HandModel, max_batch: int, batches: tup
     return TensorRTBackend(export_onnx(model), model.config.input_size, max_batch=max_batch)
 
 
-def _copy(outputs: ModelOutputs) -> ModelOutputs:
+def _copy(outputs: BackendOutputs) -> BackendOutputs:
     """Backends reuse their output buffers: keep a copy."""
-    return ModelOutputs(*(np.array(a, copy=True) for a in (outputs.pose_norm, outputs.keypoints_crop_px,
+    return BackendOutputs(*(np.array(a, copy=True) for a in (outputs.pose_norm, outputs.keypoints_crop_px,
                                                             outputs.presence, outputs.visibility)))
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from handpose.geometry.crop import CropTransform, similarity_about_centre
 from handpose.errors import InputError
-from handpose.infer.backends.base import ModelOutputs
+from handpose.infer.backends.base import BackendOutputs
 from handpose.geometry.view_frame import from_view, view_rotation
 
 
@@ -95,17 +95,17 @@ class RollEnsemble:
         back = np.einsum("aij,nakj->naki", inverse[:, :, :2], kp) + inverse[None, :, None, :, 2]
         return back.mean(axis=1)
 
-    def combine(self, outputs: ModelOutputs, rotations: np.ndarray, size: int) -> ModelOutputs:
+    def combine(self, outputs: BackendOutputs, rotations: np.ndarray, size: int) -> BackendOutputs:
         """A backend's outputs for N * A turned crops (poses in each crop's view frame) and those
-        crops' view rotations (N * A, 3, 3) -> one :class:`ModelOutputs` for the N hands, poses in
+        crops' view rotations (N * A, 3, 3) -> one :class:`BackendOutputs` for the N hands, poses in
         the normalised camera frame."""
         if self.plain:  # the per-frame default: only the change of frame
-            return ModelOutputs(from_view(outputs.pose_norm, rotations).astype(np.float32), outputs.keypoints_crop_px,
+            return BackendOutputs(from_view(outputs.pose_norm, rotations).astype(np.float32), outputs.keypoints_crop_px,
                                 outputs.presence, outputs.visibility)
         if len(rotations) % self.count or not len(outputs.presence) == len(outputs.visibility) == len(rotations):
             raise InputError(f"one view rotation per output, for hands x {self.count} angles, expected; got "
                              f"{len(rotations)} rotations and {len(outputs.presence)} outputs")
-        return ModelOutputs(
+        return BackendOutputs(
             pose_norm=self.unturn_poses(outputs.pose_norm, rotations).astype(np.float32),
             keypoints_crop_px=self.unturn_keypoints(outputs.keypoints_crop_px, size).astype(np.float32),
             presence=self.average(outputs.presence),

@@ -22,7 +22,7 @@ from handpose.io.atomic import atomic_path, write_text_atomic
 from handpose.data.batch import collate, images_to_tensor
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
-from handpose.infer.backends.base import ModelOutputs
+from handpose.infer.backends.base import BackendOutputs
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.hand_model import HandModel, ModelOutput
 from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics, roc_auc
@@ -140,7 +140,7 @@ def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor
         images = images_to_tensor(ensemble.turn_crops(np.stack([s.crop_rgb for s in samples])))  # type: ignore[misc]
     out = model.infer(images)
     rotations = np.concatenate([ensemble.view_rotations(s.crop, s.intrinsics, size) for s in samples])
-    combined = ensemble.combine(ModelOutputs(out.pose_norm.numpy(), out.keypoints_crop_px.numpy(),
+    combined = ensemble.combine(BackendOutputs(out.pose_norm.numpy(), out.keypoints_crop_px.numpy(),
                                              out.presence.numpy(), out.visibility.numpy()), rotations, size)
     return ModelOutput(
         pose_norm=torch.from_numpy(combined.pose_norm),

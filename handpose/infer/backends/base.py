@@ -1,4 +1,4 @@
-"""One interface for every inference engine: float32 crops (N, 3, S, S) -> :class:`ModelOutputs`.
+"""One interface for every inference engine: float32 crops (N, 3, S, S) -> :class:`BackendOutputs`.
 
 Implementations: ``torch`` (:mod:`handpose.infer.backends.torch_backend`), ``onnxruntime``
 (:mod:`handpose.infer.backends.ort_backend`), ``tensorrt`` (:mod:`handpose.infer.backends.tensorrt_backend`).
@@ -25,7 +25,7 @@ BACKEND_NAMES: tuple[BackendName, ...] = ("onnxruntime", "torch", "tensorrt")
 
 
 @dataclass(frozen=True)
-class ModelOutputs:
+class BackendOutputs:
     """The model's predictions for N crops, host float32 arrays.
 
     Attributes:
@@ -50,7 +50,7 @@ class Backend(Protocol):
     input_size: int
     max_batch: int
 
-    def run(self, images: np.ndarray) -> ModelOutputs:
+    def run(self, images: np.ndarray) -> BackendOutputs:
         """Predict for float32 (N, 3, S, S) RGB crops in [0, 1], 1 <= N <= max_batch (C-contiguous)."""
         ...
 

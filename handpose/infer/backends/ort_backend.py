@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from handpose.errors import MissingDependencyError
-from handpose.infer.backends.base import ModelOutputs, check_images
+from handpose.infer.backends.base import BackendOutputs, check_images
 from handpose.infer.export import INPUT_NAME, OUTPUT_NAMES
 from handpose.skeleton import NUM_JOINTS
 
@@ -68,9 +68,9 @@ class OrtBackend:
                 view = array[:n]
                 binding.bind_output(name, "cpu", 0, np.float32, list(view.shape), view.ctypes.data)
             self._bindings[n] = binding
-        self._outputs = {n: ModelOutputs(*(array[:n] for array in arrays)) for n in range(1, max_batch + 1)}
+        self._outputs = {n: BackendOutputs(*(array[:n] for array in arrays)) for n in range(1, max_batch + 1)}
 
-    def run(self, images: np.ndarray) -> ModelOutputs:
+    def run(self, images: np.ndarray) -> BackendOutputs:
         """Predict for float32 (N, 3, S, S) crops; the result is a view valid until the next call."""
         n = check_images(images, self.input_size, self.max_batch)
         binding = self._bindings[n]

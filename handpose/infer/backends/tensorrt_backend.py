@@ -27,7 +27,7 @@ import torch
 
 from handpose.io.atomic import atomic_path
 from handpose.errors import InputError, MissingDependencyError
-from handpose.infer.backends.base import ModelOutputs, check_images
+from handpose.infer.backends.base import BackendOutputs, check_images
 from handpose.infer.export import INPUT_NAME, OUTPUT_NAMES, onnx_sha256
 from handpose.skeleton import NUM_JOINTS
 
@@ -176,7 +176,7 @@ class TensorRTBackend:
         for name, tensor in zip(OUTPUT_NAMES, self._outputs):
             self.context.set_tensor_address(name, tensor.data_ptr())
 
-    def run(self, images: np.ndarray) -> ModelOutputs:
+    def run(self, images: np.ndarray) -> BackendOutputs:
         """Predict for float32 (N, 3, S, S) crops; the result is valid until the next call."""
         n = check_images(images, self.input_size, self.max_batch)
         s = self.input_size
@@ -191,7 +191,7 @@ class TensorRTBackend:
                 host[:n].copy_(device_out[:n], non_blocking=True)
         self._stream.synchronize()
         pose, keypoints, presence, visibility = (t[:n].numpy() for t in self._host_outputs)
-        return ModelOutputs(pose, keypoints, presence, visibility)
+        return BackendOutputs(pose, keypoints, presence, visibility)
 
     def close(self) -> None:
         """Free the execution context and the engine (idempotent)."""

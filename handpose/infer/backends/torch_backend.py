@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from handpose.errors import InputError
-from handpose.infer.backends.base import ModelOutputs, check_images
+from handpose.infer.backends.base import BackendOutputs, check_images
 from handpose.model.hand_model import HandModel
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -95,16 +95,16 @@ class TorchBackend:
             outputs = self.model(self._static_in[:n])
         return tuple(out.float() for out in outputs)
 
-    def run(self, images: np.ndarray) -> ModelOutputs:
+    def run(self, images: np.ndarray) -> BackendOutputs:
         """Predict for float32 (N, 3, S, S) crops; the result is valid until the next call."""
         n = check_images(images, self.input_size, self.max_batch)
         if self.device.type == "cpu":
             with torch.inference_mode():
                 pose, keypoints, presence, visibility = self.model(torch.from_numpy(images))
-            return ModelOutputs(pose.numpy(), keypoints.numpy(), presence.numpy(), visibility.numpy())
+            return BackendOutputs(pose.numpy(), keypoints.numpy(), presence.numpy(), visibility.numpy())
         return self._run_cuda(images, n)
 
-    def _run_cuda(self, images: np.ndarray, n: int) -> ModelOutputs:
+    def _run_cuda(self, images: np.ndarray, n: int) -> BackendOutputs:
         host_in = self._host_in[:n]
         host_in.numpy()[...] = images
         with torch.cuda.stream(self._stream), torch.inference_mode():
@@ -118,7 +118,7 @@ class TorchBackend:
                 host[:n].copy_(device_out, non_blocking=True)
         self._stream.synchronize()
         pose, keypoints, presence, visibility = (t[:n].numpy() for t in self._host_out)
-        return ModelOutputs(pose, keypoints, presence, visibility)
+        return BackendOutputs(pose, keypoints, presence, visibility)
 
     def close(self) -> None:
         self._graphs.clear()
