@@ -1,6 +1,6 @@
 """Install handpose: ``pip install -e .`` (core) or ``pip install -e '.[all]'``.
 
-Pins follow ../shared/ENVIRONMENT.md: torch 2.13.0 is the CPU build on this machine's disk (a
+Pins follow what installs on the project's build machines: torch 2.13.0 is the CPU build on disk (a
 looser range pulls a multi-GB CUDA build); opencv must be the headless build (the GUI builds break
 PyQt5); mediapipe is installed with --no-deps by scripts/setup.sh because it requires
 opencv-contrib-python.

@@ -228,7 +228,7 @@ def test_killed_run_resumes_to_the_same_files(checkpoint, tmp_path):
     assert summary["frames_processed"] == total
 
 
-def test_output_names_stay_inside_the_root(pipeline, frames, tmp_path):
+def test_output_names_stay_inside_the_root(checkpoint, frames, tmp_path):
     from handpose.video.job import output_name
 
     assert [output_name(Path(n)) for n in ("...mp4", "..mp4", ".hidden.mp4", "a b/c?.mp4", "ok-1.mp4")] == \
@@ -237,12 +237,10 @@ def test_output_names_stay_inside_the_root(pipeline, frames, tmp_path):
     unrelated = tmp_path / ".partial"  # the parent of the root holds a folder that must survive
     unrelated.mkdir()
     clip = write_video(tmp_path / "...mp4", frames[:4])
-    result = process_video(clip, pipeline, out_dir=root / output_name(clip),
-                           options=VideoJobOptions(annotate=False, progress=False))
-    assert result.out_dir == root / "video" and (root / "video" / "poses.jsonl").is_file()
-    assert unrelated.is_dir()
-    assert app.main([str(clip), "--out-root", str(root), "--quiet", "--no-video", "--smooth", "none"]) == 0
+    assert app.main([str(clip), "--out-root", str(root), "--checkpoint", str(checkpoint), "--quiet", "--no-video",
+                     "--smooth", "none"]) == 0  # fmt: skip
     assert sorted(p.name for p in root.iterdir()) == ["video"] and unrelated.is_dir()
+    assert (root / "video" / "poses.jsonl").is_file()
 
 
 def test_a_second_run_on_the_same_folder_is_refused(pipeline, frames, tmp_path):
@@ -314,22 +312,19 @@ def test_clip_evaluation_against_the_sample_clips_ground_truth():
     # by default the truth is moved onto MediaPipe's points (what the model outputs): the rig's joint
     # centres then score the offsets themselves, and the moved truth scores zero
     from handpose.data.convention import KeypointOffsets
+    from handpose.data.public import project
 
     assert evaluate_clip(records(), gt_path).epe_mm > 1.0
     offsets = KeypointOffsets.load()
     with np.load(gt_path) as gt:
         intrinsics = gt["K"]
     moved = [FrameRecord(r.frame, r.timestamp_s, tuple(
-        HandPose(p.handedness, 0.9, _project(intrinsics[r.frame], points), points, np.zeros((21, 3)))
+        HandPose(p.handedness, 0.9, project(points, intrinsics[r.frame]), points, np.zeros((21, 3)))
         for p in r.hands for points in [offsets.apply(p.joints_cam_mm, is_left=p.handedness == "left")]))
         for r in records()]  # fmt: skip
     converted = evaluate_clip(moved, gt_path)
     assert converted.epe_mm == pytest.approx(0.0, abs=1e-6) and converted.error_2d_px == pytest.approx(0.0, abs=1e-6)
 
-
-def _project(intrinsics: np.ndarray, points_mm: np.ndarray) -> np.ndarray:
-    uvw = points_mm @ intrinsics.T
-    return uvw[:, :2] / uvw[:, 2:]
 
 
 def test_truncated_videos_are_named_as_such(checkpoint, frames, tmp_path, capsys):

@@ -82,7 +82,7 @@ def _step_trajectory(rng):
     truth[120:, 2] = 550.0
     noise = TranslationNoise()
     side_px = 150.0 * 650.0 / truth[:, 2]
-    covariances = np.array([noise.covariance(p, s, s * p[2] / 554.0) for p, s in zip(truth, side_px)])
+    covariances = np.array([noise.covariance(p, s, p[2] / 554.0) for p, s in zip(truth, side_px)])
     measured = np.array([rng.multivariate_normal(p, c) for p, c in zip(truth, covariances)])
     return times, truth, measured, covariances
 
@@ -116,15 +116,15 @@ def test_translation_filter_beats_one_euro_on_a_noisy_step():
 
 def test_depth_noise_grows_with_depth_and_falls_with_pixel_size():
     pixel_only = TranslationNoise(size_fraction=0.0)
-    near = pixel_only.covariance(np.array([0.0, 0.0, 400.0]), 200.0, 80.0)
-    far = pixel_only.covariance(np.array([0.0, 0.0, 800.0]), 200.0, 80.0)
-    big = pixel_only.covariance(np.array([0.0, 0.0, 800.0]), 400.0, 80.0)
+    near = pixel_only.covariance(np.array([0.0, 0.0, 400.0]), 200.0, 0.4)
+    far = pixel_only.covariance(np.array([0.0, 0.0, 800.0]), 200.0, 0.4)
+    big = pixel_only.covariance(np.array([0.0, 0.0, 800.0]), 400.0, 0.4)
     assert far[2, 2] == pytest.approx(4 * near[2, 2], rel=1e-3)
     assert big[2, 2] == pytest.approx(far[2, 2] / 4, rel=1e-3)
     noise = TranslationNoise()  # with the share of the size: the same directions, a floor
-    small, large = (noise.covariance(np.array([0.0, 0.0, 800.0]), side, 80.0)[2, 2] for side in (50.0, 400.0))
+    small, large = (noise.covariance(np.array([0.0, 0.0, 800.0]), side, 0.4)[2, 2] for side in (50.0, 400.0))
     assert small > large >= (800.0 * noise.size_fraction) ** 2
-    off_axis = noise.covariance(np.array([300.0, 0.0, 600.0]), 200.0, 80.0)
+    off_axis = noise.covariance(np.array([300.0, 0.0, 600.0]), 200.0, 0.4)
     assert off_axis[0, 2] > 0  # a depth error moves the hand along its ray
 
 

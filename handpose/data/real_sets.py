@@ -1,8 +1,8 @@
 """The real hand photo sets the model adapts to, read as one deterministic stream of images, each
 with the split it belongs to.
 
-The sets themselves are not in the repository; the caller passes the folder that holds them (in
-this workplace ``../shared/data``), laid out as::
+The sets themselves are not in the repository (their sources and licences are in :data:`SOURCES`);
+the caller passes the folder that holds them, laid out as::
 
     real_hands/sign_digits/<digit>/IMG_<n>.JPG       100x100 tight crops, many students
     real_hands/webcam_hands/images/*.jpg             cuts of webcam frames, sessions by file prefix

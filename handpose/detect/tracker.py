@@ -182,9 +182,11 @@ class HandTracker:
             for i, (centre, side) in enumerate(centres) for j, t in enumerate(previous)
         )
         matched: dict[int, _Track] = {}
+        taken: set[int] = set()
         for distance, i, j in pairs:
-            if distance <= MATCH_RADIUS and i not in matched and all(previous[j] is not m for m in matched.values()):
+            if distance <= MATCH_RADIUS and i not in matched and j not in taken:
                 matched[i] = previous[j]
+                taken.add(j)
         for i, box in enumerate(boxes):
             crop_filter = OneEuroFilter(CROP_SMOOTHING)
             crop_filter(box.keypoints_px, timestamp_s)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
+from handpose.errors import HandposeError
 from handpose.infer.backends.base import Backend, BackendOutputs
 
 if TYPE_CHECKING:
@@ -226,8 +227,6 @@ def run_gpu_benchmark(model: HandModel, batches: tuple[int, ...] = BATCHES, iter
     parity: list[Parity] = []
     latency: list[Latency] = []
     parity_batches = tuple(b for b in batches if b <= 8)
-    from handpose.errors import HandposeError
-
     try:
         for engine in engines:
             try:

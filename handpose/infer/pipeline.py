@@ -146,10 +146,12 @@ class _TrackState:
 
 @dataclass(frozen=True)
 class _Translation:
-    """A measured root position (3,) mm and its (3, 3) mm^2 measurement covariance."""
+    """A measured root position (3,) mm, its (3, 3) mm^2 measurement covariance, and the mm per
+    normalised unit the hand was lifted with."""
 
     t_mm: np.ndarray
     covariance: np.ndarray
+    mm_per_unit: float
 
 
 def load_pipeline_model(checkpoint: Path | None) -> HandModel:
@@ -280,30 +282,28 @@ class HandPosePipeline:
             self._tracks[track_id] = _TrackState(TrackHandSize(self.config.hand_size_mm))
         return self._tracks[track_id]
 
-    @staticmethod
-    def _mm_per_unit(state: _TrackState, pose_norm: np.ndarray) -> float:
-        """Millimetres per normalised unit of this frame's (unsmoothed) pose: the track's hand size
-        over the pose's own scale (:func:`handpose.geometry.lift.pose_scale`)."""
-        return state.hand_size.size_mm / pose_scale(pose_norm)
-
     def _translation(self, prediction: _Prediction, camera: CameraIntrinsics,
                      depth_mm: np.ndarray | None) -> _Translation:
         """Root (wrist) position: from the depth image at the palm when there is one (which also
-        measures the track's hand size), else from the 2D keypoints at the track's hand size."""
+        measures the track's hand size until it is fixed), else from the 2D keypoints. The pose is
+        lifted at the track's hand size over the pose's own scale (:func:`handpose.geometry.lift.pose_scale`)."""
         state = self._track(prediction.hand.track_id)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
-        pose_rel = skeleton.denormalize(prediction.pose_norm, self._mm_per_unit(state, prediction.pose_norm),
-                                        is_left=left)
-        from_2d = solve_translation(prediction.keypoints_px, pose_rel, camera)
+        mm_per_unit = state.hand_size.size_mm / pose_scale(prediction.pose_norm)
+        pose_rel = skeleton.denormalize(prediction.pose_norm, mm_per_unit, is_left=left)
         side_px = float(square_box(prediction.keypoints_px)[1])
+        t_mm = None
         if depth_mm is not None and self.config.use_depth:
-            from_depth = translation_from_depth(prediction.keypoints_px, pose_rel, camera, depth_mm)
-            if from_depth is not None:
-                state.hand_size.observe_depth(float(from_depth[2]), float(from_2d[2]))
-                side_mm = side_px * float(from_depth[2]) / camera.fx
-                return _Translation(from_depth, self._noise.covariance(from_depth, side_px, side_mm, from_depth=True))
-        side_mm = side_px * float(from_2d[2]) / camera.fx
-        return _Translation(from_2d, self._noise.covariance(from_2d, side_px, side_mm))
+            t_mm = translation_from_depth(prediction.keypoints_px, pose_rel, camera, depth_mm)
+        if t_mm is not None:
+            if not state.hand_size.fixed:
+                from_2d = solve_translation(prediction.keypoints_px, pose_rel, camera)
+                state.hand_size.observe_depth(float(t_mm[2]), float(from_2d[2]))
+            covariance = self._noise.covariance(t_mm, side_px, float(t_mm[2]) / camera.fx, from_depth=True)
+        else:
+            t_mm = solve_translation(prediction.keypoints_px, pose_rel, camera)
+            covariance = self._noise.covariance(t_mm, side_px, float(t_mm[2]) / camera.fx)
+        return _Translation(t_mm, covariance, mm_per_unit)
 
     def _finish(self, prediction: _Prediction, translation: _Translation, now: float) -> HandPose:
         """Smooth (per track) and assemble the hand's outputs."""
@@ -315,8 +315,7 @@ class HandPosePipeline:
             pose_norm = state.joints_norm(pose_norm, now)
             t_mm = state.translation(t_mm, translation.covariance, now)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
-        joints_cam = skeleton.denormalize(pose_norm, self._mm_per_unit(state, prediction.pose_norm), t_mm,
-                                          is_left=left)
+        joints_cam = skeleton.denormalize(pose_norm, translation.mm_per_unit, t_mm, is_left=left)
         return HandPose(handedness=prediction.hand.box.handedness, presence=prediction.presence,
                         keypoints_px=keypoints_px.astype(np.float32), joints_cam_mm=joints_cam.astype(np.float32),
                         joints_norm=pose_norm.astype(np.float32), track_id=track_id,

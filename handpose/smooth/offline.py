@@ -72,7 +72,7 @@ def _smooth_track(found: list[HandPose], times: np.ndarray, present: list[int], 
     covariances = np.tile(np.eye(3), (n, 1, 1))
     for t in present:
         side_px = float(square_box(keypoints[t])[1])
-        covariances[t] = noise.covariance(root[t], side_px, side_px * _mm_per_px(joints[t], keypoints[t]))
+        covariances[t] = noise.covariance(root[t], side_px, _mm_per_px(joints[t], keypoints[t]))
     accel, std = SMOOTHING_PARAMS["relative_mm"]
     relative = rts_smooth(relative, times, accel, std)
     relative = with_bone_lengths(relative, np.median(bone_lengths(relative[present]), axis=0))

@@ -5,9 +5,10 @@ From 2D keypoints and a hand size, the position's direction from the camera is w
 error is about the keypoints' pixel error), but its depth comes from the hand's projected size: a 1%
 error in that size is a 1% error in depth, 6.5 mm at 65 cm. So the measurement noise is modelled in
 (x/z, y/z, log z): ``lateral_px`` px of the root's image position and ``size_px`` px of the hand's
-projected size (plus ``size_fraction`` of that size), both over a hand ``side_px`` px wide:
+projected size (plus ``size_fraction`` of that size), for a hand ``side_px`` px wide at a depth where
+a pixel spans ``mm_per_px`` (= z / focal length):
 
-* lateral: ``sigma_lat = lateral_px * side_mm / side_px`` (mm) across the line of sight;
+* lateral: ``sigma_lat = lateral_px * mm_per_px`` (mm) across the line of sight;
 * depth: ``sigma_logz = hypot(size_px / side_px, size_fraction)``, i.e. ``sigma_z = z * sigma_logz``
   (mm) - it grows with depth and falls with the hand's pixel size - along the line of sight, which is why the
   covariance in camera coordinates is ``sigma_lat^2 diag(1, 1, 0) + sigma_logz^2 t t^T``: a depth
@@ -48,11 +49,11 @@ class TranslationNoise:
     size_fraction: float = 0.03
     depth_reading_mm: float = 4.0
 
-    def covariance(self, t_mm: np.ndarray, side_px: float, side_mm: float, from_depth: bool = False) -> np.ndarray:
+    def covariance(self, t_mm: np.ndarray, side_px: float, mm_per_px: float, from_depth: bool = False) -> np.ndarray:
         """(3, 3) mm^2 covariance of a translation ``t_mm`` (3,) measured on a hand whose box is
-        ``side_px`` px and ``side_mm`` mm wide (see the module docstring)."""
+        ``side_px`` px wide where a pixel spans ``mm_per_px`` (see the module docstring)."""
         side_px = max(float(side_px), 1.0)
-        lateral = self.lateral_px * side_mm / side_px
+        lateral = self.lateral_px * mm_per_px
         ray = np.asarray(t_mm, np.float64) / max(float(t_mm[2]), 1.0)  # (x/z, y/z, 1)
         relative = np.hypot(self.size_px / side_px, self.size_fraction)
         depth = self.depth_reading_mm if from_depth else float(t_mm[2]) * relative
