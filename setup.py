@@ -6,7 +6,14 @@ PyQt5); mediapipe is installed with --no-deps by scripts/setup.sh because it req
 opencv-contrib-python.
 """
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+#: the default weights, their manifest and MediaPipe's hand model (built by scripts/setup.sh), installed
+#: to <prefix>/share/handpose/models, where handpose.paths looks when there is no checkout
+MODEL_FILES = [f"models/{n}" for n in ("handpose_default.pt", "MANIFEST.json", "hand_landmarker.task")
+               if Path("models", n).is_file()]
 
 CORE = [
     "numpy>=2.0,<3",
@@ -37,7 +44,8 @@ setup(
     description="Real-time 3D hand pose estimation by cross-modal variational alignment of latent spaces",
     python_requires=">=3.11,<3.13",
     packages=find_packages(include=["handpose", "handpose.*", "apps"]),
-    package_data={"handpose.data": ["assets/*"], "handpose.infer": ["assets/*"], "apps": ["assets/*.mp4", "assets/*.npz", "assets/*.jpg"]},
+    package_data={"handpose.data": ["assets/**/*"], "handpose.infer": ["assets/*"], "apps": ["assets/*.mp4", "assets/*.npz", "assets/*.jpg"]},
+    data_files=[("share/handpose/models", MODEL_FILES)],
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={

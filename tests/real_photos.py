@@ -1,5 +1,5 @@
-"""Real hand photos shipped with the tests (``tests/assets/real_hand_photos``, Apache-2.0, from
-MediaPipe's gesture test data), for smoke and parity tests.
+"""Real hand photos for smoke and parity tests: some of the package's background photos
+(``handpose/data/assets/backgrounds``, MediaPipe's gesture test data, Apache-2.0).
 
 They have no 3D labels; tests use them to check detection, handedness, cropping and backend parity
 on real pictures.
@@ -12,7 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-PHOTO_DIR = Path(__file__).resolve().parent / "assets" / "real_hand_photos"
+from handpose.data.backgrounds import DEFAULT_PHOTO_DIR
+
+PHOTO_DIR = DEFAULT_PHOTO_DIR
 
 #: photos in which MediaPipe finds exactly one hand, both as given and flipped left-right
 ONE_HAND_PHOTOS = (

@@ -1,7 +1,7 @@
 """Backgrounds for synthetic hands: patches of real photos away from their hands, and procedural textures.
 
 Real photos of indoor scenes are the most realistic backgrounds, but the ones this project has
-(``real_hand_photos``: the MediaPipe gesture test set, whose ``none`` class still shows people
+(``assets/backgrounds``: the MediaPipe gesture test set, whose ``none`` class still shows people
 with their hands, and the HaMeR examples) all contain hands. A background must not show an
 unlabelled hand, so every photo comes with the boxes of its hands, found once by MediaPipe
 (:func:`detect_hand_boxes`, whole image plus 2x-magnified overlapping tiles for small hands) and
@@ -29,8 +29,8 @@ from handpose.errors import InputError
 if TYPE_CHECKING:
     from handpose.detect.detector import HandDetector
 
-#: where this workplace keeps the shared real photos (outside the repository).
-DEFAULT_PHOTO_DIR: Final = Path(__file__).resolve().parents[3] / "shared" / "data" / "real_hand_photos"
+#: the background photos shipped as package data (their sources and licences: SOURCE.md there).
+DEFAULT_PHOTO_DIR: Final = Path(__file__).resolve().parent / "assets" / "backgrounds"
 #: hand boxes of known photos: {sha1: {"size": [w, h], "boxes": [[x0, y0, x1, y1], ...]}} in px.
 HAND_BOXES_FILE: Final = Path(__file__).resolve().parent / "assets" / "photo_hand_boxes.json"
 _PHOTO_SUFFIXES: Final = (".jpg", ".jpeg", ".png")

@@ -33,13 +33,14 @@ from typing import Final, Literal
 import numpy as np
 
 from handpose.errors import InputError, MissingDependencyError
+from handpose.paths import MODELS_DIR
 from handpose.skeleton import NUM_JOINTS
 from handpose.types import HandBox, Handedness, check_rgb_frame
 
 DetectorMode = Literal["video", "image"]
 
-#: where ``scripts/setup.sh`` builds MediaPipe's hand model
-DEFAULT_MODEL_PATH: Final = Path(__file__).resolve().parents[2] / "models" / "hand_landmarker.task"
+#: MediaPipe's hand model, built by ``scripts/setup.sh`` (the folder: :mod:`handpose.paths`)
+DEFAULT_MODEL_PATH: Final = MODELS_DIR / "hand_landmarker.task"
 
 _SWAP: Final[dict[Handedness, Handedness]] = {"left": "right", "right": "left"}
 

@@ -23,12 +23,12 @@ from handpose.io.atomic import atomic_path
 from handpose.model.config import ModelConfig
 from handpose.errors import CheckpointError, InputError
 from handpose.model.hand_model import HandModel
+from handpose.paths import MODELS_DIR
 
 FORMAT = "handpose-checkpoint"
 VERSION = 1
-REPO_ROOT = Path(__file__).resolve().parents[2]
-#: the default trained weights (see models/MANIFEST.json)
-DEFAULT_CHECKPOINT = REPO_ROOT / "models" / "handpose_default.pt"
+#: the default trained weights (see models/MANIFEST.json; the folder: :mod:`handpose.paths`)
+DEFAULT_CHECKPOINT = MODELS_DIR / "handpose_default.pt"
 
 
 def save_model(model: HandModel, path: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 
 from handpose.io.atomic import write_text_atomic
 from handpose.errors import CheckpointError
+from handpose.paths import MODELS_DIR
 
-MANIFEST = Path(__file__).resolve().parents[2] / "models" / "MANIFEST.json"
+MANIFEST = MODELS_DIR / "MANIFEST.json"
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:

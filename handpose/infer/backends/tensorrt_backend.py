@@ -29,12 +29,13 @@ from handpose.io.atomic import atomic_path
 from handpose.errors import InputError, MissingDependencyError
 from handpose.infer.backends.base import BackendOutputs, check_images
 from handpose.infer.export import INPUT_NAME, OUTPUT_NAMES, onnx_sha256
+from handpose.paths import engine_cache_dir
 from handpose.skeleton import NUM_JOINTS
 
 if TYPE_CHECKING:
     import tensorrt as trt
 
-DEFAULT_CACHE_DIR: Final = Path(__file__).resolve().parents[3] / "models" / "engines"
+DEFAULT_CACHE_DIR: Final = engine_cache_dir()
 WORKSPACE_BYTES: Final = 1 << 30
 
 
