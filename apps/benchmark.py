@@ -20,8 +20,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from handpose.io.atomic import write_text_atomic
-from handpose.capture.image_folder import read_rgb
-from handpose.errors import HandposeError, InputError
+from handpose.io.images import read_rgb
+from handpose.errors import HandposeError
 from handpose.infer.backends.base import BACKEND_NAMES
 from handpose.infer.benchmark import format_table, run_benchmark
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
@@ -57,9 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        photo = read_rgb(args.photo) if args.photo.is_file() else None
-        if photo is None:
-            raise InputError(f"a readable photo of one hand expected at {args.photo}")
+        photo = read_rgb(args.photo)
         result = run_benchmark(photo, checkpoint=args.checkpoint, backends=tuple(args.backends),
                                batches=tuple(args.batches), frames=args.frames,
                                model_iterations=args.model_iterations, threads=args.threads,

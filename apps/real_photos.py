@@ -14,7 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from handpose.capture.image_folder import list_images, read_rgb
+from handpose.errors import InputError
+from handpose.io.images import list_images, read_rgb
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.viz.draw import draw_hands, draw_label
@@ -54,14 +55,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--stride", type=int, default=1, help="take every STRIDE-th photo (spread over subfolders)")
     p.add_argument("--columns", type=int, default=3)
     a = p.parse_args(argv)
-    paths = sorted(a.images.rglob("*.jpg")) + sorted(a.images.rglob("*.png")) if a.images.is_dir() else []
-    paths = (paths or list_images(a.images))[:: max(1, a.stride)]
+    paths = list_images(a.images, recursive=True)[:: max(1, a.stride)]
     tiles, found = [], 0
     with HandPosePipeline(PipelineConfig(checkpoint=a.checkpoint, detector_mode="image", smoothing=False)) as pipe:
         for path in paths[: a.limit]:
-            image = read_rgb(path)
-            if image is None:
-                print(f"skipped unreadable {path}")
+            try:
+                image = read_rgb(path)
+            except InputError as exc:
+                print(f"skipped: {exc}")
                 continue
             tile, n = photo_tile(image, pipe, path.name)
             tiles.append(tile)

@@ -20,7 +20,7 @@ import numpy as np
 
 from handpose.io.atomic import write_text_atomic
 from handpose.geometry.camera import CameraIntrinsics
-from handpose.capture.image_folder import read_rgb
+from handpose.io.images import list_images, read_rgb
 from handpose.data.sources import open_dataset
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.detect.detector import HandDetector
@@ -38,9 +38,9 @@ def _photo_hands(folder: Path, ensemble: RollEnsemble) -> list[tuple[np.ndarray,
     finds in each photo."""
     hands = []
     with HandDetector(mode="image") as detector:
-        for path in sorted(folder.rglob("*.jpg")) + sorted(folder.rglob("*.png")):
+        for path in list_images(folder, recursive=True):
             rgb = read_rgb(path)
-            found = detector.detect(rgb) if rgb is not None else []
+            found = detector.detect(rgb)
             if found:
                 camera = CameraIntrinsics.default_for(rgb.shape[1], rgb.shape[0])
                 base = crop_from_keypoints(found[0].keypoints_px, 128, mirrored=found[0].handedness == "left")

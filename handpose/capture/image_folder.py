@@ -7,35 +7,13 @@ may differ in size (:attr:`ImageFolderSource.size` is the first readable one's).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from handpose.capture.base import FrameSource
 from handpose.errors import InputError
+from handpose.io.images import IMAGE_SUFFIXES, list_images, natural_key, read_rgb
 from handpose.types import Frame
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
-
-
-def natural_key(path: Path) -> list[int | str]:
-    """Sort key that orders embedded numbers by value: frame2.png < frame10.png."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Image files (by suffix) directly in ``folder``, in natural order."""
-    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
-
-
-def read_rgb(path: Path) -> np.ndarray | None:
-    """(H, W, 3) uint8 RGB of an image file, or None when it cannot be decoded (grey/alpha converted)."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
 
 class ImageFolderSource(FrameSource):
     """Iterate over the images of a folder.
@@ -54,7 +32,7 @@ class ImageFolderSource(FrameSource):
             raise InputError(f"image folder {self.folder} does not exist or is not a folder")
         if fps <= 0:
             raise InputError(f"positive fps expected, got {fps}")
-        self._files = list_images(self.folder)
+        self._files = sorted(list_images(self.folder), key=natural_key)
         if not self._files:
             raise InputError(
                 f"{self.folder}: no images found (expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))})"
@@ -64,10 +42,12 @@ class ImageFolderSource(FrameSource):
         self._max_frames = max_frames
         self._size: tuple[int, int] | None = None
         for path in self._files:
-            first = read_rgb(path)
-            if first is not None:
-                self._size = (first.shape[1], first.shape[0])
-                break
+            try:
+                first = read_rgb(path)
+            except InputError:
+                continue
+            self._size = (first.shape[1], first.shape[0])
+            break
         if self._size is None:
             raise InputError(f"{self.folder}: none of its {len(self._files)} image files could be decoded")
 
@@ -92,7 +72,10 @@ class ImageFolderSource(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         stop = len(self._files) if self._max_frames is None else min(len(self._files), self._start + self._max_frames)
         for index in range(self._start, stop):
-            rgb = read_rgb(self._files[index])
+            try:
+                rgb = read_rgb(self._files[index])
+            except InputError:
+                rgb = None
             if rgb is None or rgb.shape[0] < 8 or rgb.shape[1] < 8:
                 self._skipped += 1
                 continue

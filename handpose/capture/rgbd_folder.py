@@ -21,8 +21,8 @@ import cv2
 
 from handpose.geometry.camera import CameraIntrinsics
 from handpose.capture.base import FrameSource
-from handpose.capture.image_folder import list_images, read_rgb
 from handpose.errors import InputError
+from handpose.io.images import list_images, natural_key, read_rgb
 from handpose.types import Frame
 
 INTRINSICS_FILE = "intrinsics.json"
@@ -51,7 +51,7 @@ class RgbdFolderSource(FrameSource):
         if fps <= 0:
             raise InputError(f"positive fps expected, got {fps}")
         self._intrinsics = CameraIntrinsics.load(self.folder / INTRINSICS_FILE)
-        colors = list_images(self.folder / "color")
+        colors = sorted(list_images(self.folder / "color"), key=natural_key)
         depths = {p.stem: p for p in list_images(self.folder / "depth")}
         unpaired = [p.name for p in colors if p.stem not in depths]
         if not colors or unpaired:
@@ -84,7 +84,10 @@ class RgbdFolderSource(FrameSource):
         stop = len(self._pairs) if self._max_frames is None else min(len(self._pairs), self._start + self._max_frames)
         for index in range(self._start, stop):
             color_path, depth_path = self._pairs[index]
-            rgb = read_rgb(color_path)
+            try:
+                rgb = read_rgb(color_path)
+            except InputError:
+                rgb = None
             depth = cv2.imread(str(depth_path), cv2.IMREAD_UNCHANGED)
             if (
                 rgb is None

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from handpose.errors import InputError
+from handpose.io.images import list_images, read_rgb
 
 if TYPE_CHECKING:
     from handpose.detect.detector import HandDetector
@@ -33,16 +34,13 @@ if TYPE_CHECKING:
 DEFAULT_PHOTO_DIR: Final = Path(__file__).resolve().parent / "assets" / "backgrounds"
 #: hand boxes of known photos: {sha1: {"size": [w, h], "boxes": [[x0, y0, x1, y1], ...]}} in px.
 HAND_BOXES_FILE: Final = Path(__file__).resolve().parent / "assets" / "photo_hand_boxes.json"
-_PHOTO_SUFFIXES: Final = (".jpg", ".jpeg", ".png")
 _MAX_SIDE: Final = 800
 _PATCH_TRIES: Final = 20
 
 
 def find_photos(root: Path = DEFAULT_PHOTO_DIR) -> list[Path]:
     """Image files under ``root`` (sorted); empty when ``root`` does not exist."""
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in _PHOTO_SUFFIXES)
+    return list_images(root, recursive=True)
 
 
 def file_key(path: Path) -> str:
@@ -163,13 +161,11 @@ def _cut(src: np.ndarray, rect: tuple[float, float, float, float], rng: np.rando
 
 def _read_rgb(path: Path) -> tuple[np.ndarray, float]:
     """The photo as RGB uint8, shrunk to at most ``_MAX_SIDE`` px, and the scale applied."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise InputError(f"{path}: a readable image expected")
-    scale = min(1.0, _MAX_SIDE / max(bgr.shape[:2]))
+    rgb = read_rgb(path)
+    scale = min(1.0, _MAX_SIDE / max(rgb.shape[:2]))
     if scale < 1:
-        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(bgr[:, :, ::-1]), scale
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return rgb, scale
 
 
 def procedural_texture(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -30,12 +30,12 @@ from handpose.data.public import (
     check_split,
     labelled_sample,
     project,
-    read_rgb,
     require_dir,
     require_file,
 )
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
+from handpose.io.images import read_rgb
 
 NUM_VERSIONS: Final = 4
 _PREFIX: Final = {"train": "training", "test": "evaluation"}

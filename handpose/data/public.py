@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
-import cv2
 import numpy as np
 
 from handpose.data.sample import HandSample
@@ -47,14 +46,6 @@ def require_file(path: str | os.PathLike[str], what: str) -> Path:
     if not path.is_file():
         raise InputError(f"{what} expected at {path}, which does not exist")
     return path
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 RGB."""
-    bgr = cv2.imread(str(require_file(path, "an image")), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise InputError(f"{path} could not be decoded as an image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def project(points_cam_mm: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:

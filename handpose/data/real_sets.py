@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from handpose.errors import InputError
+from handpose.io.images import list_images, read_rgb
 
 Split = Literal["train", "val"]
 
@@ -41,7 +42,6 @@ SIGN_DIGITS_VAL_FROM: Final = 5554
 WEBCAM_VAL_SESSIONS: Final = frozenset({"996_"})
 VIDEO_VAL_FRACTION: Final = 0.25
 VIDEO_NAME: Final = "asl_hand.25fps.mp4"
-_IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png"})
 
 
 #: where each set comes from and under which licence, for the manifest of a model trained on it
@@ -88,15 +88,7 @@ class RealImage:
 
 
 def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """(H, W, 3) uint8 RGB of an image file; InputError when it cannot be decoded."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise InputError(f"{path}: not a readable image (JPEG or PNG expected)")
-    return np.ascontiguousarray(bgr[:, :, ::-1])
+    return list_images(folder, recursive=True)
 
 
 def _sign_digits(root: Path) -> Iterator[tuple[RealImage, Path]]:

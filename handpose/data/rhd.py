@@ -45,12 +45,12 @@ from handpose.data.public import (
     PoseOnlyView,
     check_split,
     labelled_sample,
-    read_rgb,
     require_dir,
     require_file,
 )
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
+from handpose.io.images import read_rgb
 
 _FOLDER: Final = {"train": "training", "test": "evaluation"}
 #: mask values of each hand (inclusive ranges)

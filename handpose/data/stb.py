@@ -45,10 +45,10 @@ from handpose.data.public import (
     check_split,
     labelled_sample,
     project,
-    read_rgb,
     require_file,
 )
 from handpose.data.sample import HandSample
+from handpose.io.images import read_rgb
 from handpose.errors import InputError, MissingDependencyError
 
 SEQUENCES: Final = tuple(f"B{i}{kind}" for i in range(1, 7) for kind in ("Counting", "Random"))

@@ -24,8 +24,8 @@ import numpy as np
 
 from handpose.geometry.camera import CameraIntrinsics
 from handpose.errors import InputError
+from handpose.io.images import IMAGE_SUFFIXES, list_images, read_rgb
 
-IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 #: fewer boards than this cannot pin down K and distortion reliably.
 MIN_VIEWS: Final = 5
 _FIND_FLAGS: Final = cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_FAST_CHECK
@@ -117,14 +117,11 @@ def images_in_folder(folder: str | os.PathLike[str]) -> Iterator[tuple[str, np.n
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"folder of chessboard images expected, {folder} is not a directory")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = list_images(folder)
     if not files:
-        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+        raise InputError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
     for path in files:
-        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if gray is None:
-            raise InputError(f"{path} could not be read as an image")
-        yield path.name, gray
+        yield path.name, cv2.cvtColor(read_rgb(path), cv2.COLOR_RGB2GRAY)
 
 
 def video_frames(path: str | os.PathLike[str], every: int = 10) -> Iterator[tuple[str, np.ndarray]]:
