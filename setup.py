@@ -58,6 +58,8 @@ setup(
             "handpose-export=apps.export:main",
             "handpose-calibrate=apps.calibrate:main",
             "handpose-contact-sheet=apps.contact_sheet:main",
+            "handpose-render=apps.render_dataset:main",
+            "handpose-pseudo-label=apps.pseudo_label:main",
         ]
     },
 )

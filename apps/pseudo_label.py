@@ -1,6 +1,6 @@
 """Label the real hand photos with the MediaPipe teacher and store them as shards.
 
-    python -m apps.pseudo_label --root DATA_ROOT --out data/real    # DATA_ROOT holds real_hands/, real_hand_photos/
+    handpose-pseudo-label --root DATA_ROOT --out data/real    # DATA_ROOT holds real_hands/, real_hand_photos/
 
 Reads the sets described in ``handpose.data.real_sets`` under ROOT, labels each hand with
 ``handpose.data.pseudo_label.Teacher`` (photo and mirrored copy must agree), and writes

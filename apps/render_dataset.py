@@ -1,7 +1,7 @@
 """Pre-render synthetic training or test samples into shards (resumable: existing shards are kept).
 
-    python -m apps.render_dataset --out data/synth_train --count 40000 --seed 1 --workers 2
-    python -m apps.render_dataset --out data/synth_test --count 2000 --seed 777 --backgrounds test
+    handpose-render --out data/synth_train --count 40000 --seed 1 --workers 2
+    handpose-render --out data/synth_test --count 2000 --seed 777 --backgrounds test
 """
 
 from __future__ import annotations

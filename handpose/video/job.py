@@ -442,6 +442,20 @@ class VideoFailure:
     error: str
 
 
+def check_batch(videos: Sequence[Path], out_root: Path) -> None:
+    """Raise :class:`InputError` unless the videos have distinct output names and ``out_root`` is writable."""
+    names = [output_name(v) for v in videos]
+    clashes = sorted({s for s in names if names.count(s) > 1})
+    if clashes:
+        raise InputError(f"videos with distinct names expected (outputs go to <out>/<name>/); repeated: {clashes}")
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out_root, prefix=".write-test.", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise InputError(f"cannot write outputs under {out_root}: {exc.strerror or exc}") from None
+
+
 def process_many(
     videos: Sequence[Path],
     make_pipeline: Callable[[], PosePipeline],
@@ -451,16 +465,7 @@ def process_many(
     """Process several videos one after another into ``out_root/<output name>/`` with one pipeline.
     A video that fails (unreadable, unwritable outputs) is reported as a :class:`VideoFailure` and
     the others still run; the list follows ``videos``' order."""
-    names = [output_name(v) for v in videos]
-    clashes = sorted({s for s in names if names.count(s) > 1})
-    if clashes:
-        raise InputError(f"videos with distinct names expected (outputs go to <out>/<name>/); repeated: {clashes}")
-    try:  # before the model loads: a bad output location fails in a second, not after minutes
-        out_root.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=out_root, prefix=".write-test.", delete=True)
-        probe.close()
-    except OSError as exc:
-        raise InputError(f"cannot write outputs under {out_root}: {exc.strerror or exc}") from None
+    check_batch(videos, out_root)  # before the model loads: a bad batch fails in a second, not after minutes
     pipeline = make_pipeline()
     results: list[VideoJobResult | VideoFailure] = []
     try:

@@ -2,7 +2,7 @@
 hand with the predicted 2D skeleton and handedness, and that hand's normalised 3D pose seen from
 the camera and from the side. For judging the model on real pictures (no labels: it shows, it does not measure).
 
-    python -m apps.real_photos --images PHOTO_FOLDER --out docs/real_photos.png
+    python scripts/real_photos.py --images PHOTO_FOLDER --out docs/real_photos.png
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ with ``--convention mediapipe`` also against the held-out labels moved onto Medi
 such a model outputs); with ``--real-eval-data`` on teacher-labelled real photos
 (``handpose.train.real_eval``), whose sources and licences are recorded too.
 
-    python -m apps.publish_model --run runs/default --eval-data shards:data/synth_test --command "..."
-    python -m apps.publish_model --run runs/real --eval-data shards:data/synth_test --convention mediapipe \
+    python scripts/publish_model.py --run runs/default --eval-data shards:data/synth_test --command "..."
+    python scripts/publish_model.py --run runs/real --eval-data shards:data/synth_test --convention mediapipe \
         --real-eval-data shards:data/real/val --real-sets sign_digits webcam_hands ... --command "..."
 """
 

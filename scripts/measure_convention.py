@@ -1,7 +1,7 @@
 """Measure where MediaPipe's landmarks sit relative to the renderer's joint centres, and write the
 per-joint offsets the training labels are moved by (``handpose.data.convention``).
 
-    python -m apps.measure_convention --data shards:data/synth_mix --count 4000 \
+    python scripts/measure_convention.py --data shards:data/synth_mix --count 4000 \
         --out handpose/data/assets/mediapipe_offsets.json --report docs/convention/report.json
 
 MediaPipe looks at each render (crop padded by half its side on every side); where it finds the

@@ -1,6 +1,6 @@
 """Find the hands in background photos once, so synthetic backgrounds can avoid them.
 
-    python -m apps.find_photo_hands [--photos DIR] [--out handpose/data/assets/photo_hand_boxes.json]
+    python scripts/find_photo_hands.py [--photos DIR] [--out handpose/data/assets/photo_hand_boxes.json]
 
 Runs MediaPipe (whole photo + magnified tiles) on every image under ``--photos`` and writes
 {sha1: {"file", "size": [w, h], "boxes": [[x0, y0, x1, y1], ...]}} (px), merged into ``--out``.

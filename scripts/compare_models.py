@@ -1,6 +1,6 @@
 """Checkpoints side by side on real and synthetic hands: one table, one JSON.
 
-    python -m apps.compare_models --checkpoints PREVIOUS.pt models/handpose_default.pt \
+    python scripts/compare_models.py --checkpoints PREVIOUS.pt models/handpose_default.pt \
         --real shards:data/real/val --synthetic shards:data/synth_test --out docs/model_comparison.json
 
 For each checkpoint:
