@@ -35,6 +35,7 @@ EXTRAS = {
     "tensorrt": ["tensorrt>=10", "polygraphy"],
     "train": ["scipy==1.17.1"],
     "dev": ["pytest==9.2.0", "mypy==2.4.1", "scipy==1.17.1"],
+    "cluster": ["ray==2.60.0"],  # handpose-video --ray (docs/ray.md)
 }
 EXTRAS["all"] = sorted({p for k, v in EXTRAS.items() if k != "tensorrt" for p in v})
 
