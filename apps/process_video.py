@@ -4,6 +4,8 @@
     python -m apps.process_video my_clip.mp4 --smooth offline --coco
     python -m apps.process_video videos/ --out-root results        # every video in a folder
     python -m apps.process_video my_clip.mp4 --resume              # continue an interrupted run
+    python -m apps.process_video videos/ --ray                     # on a local Ray, one worker per CPU
+    python -m apps.process_video videos/ --ray HEAD:6379 --num-workers 8   # on a Ray cluster
 
 Each video's outputs go to ``<out-root>/<name>/`` (default ``outputs/``; the name is the video's
 stem made safe), one run per folder at a time:
@@ -14,6 +16,10 @@ uninterrupted run writes. Unreadable frames are skipped, counted and listed in `
 A video of a batch that cannot be processed is reported and the others still run. Exit status: 0
 all done, 1 some videos failed or were incomplete (far fewer readable frames than the container
 announces; their outputs are still written), 2 bad arguments, 130 interrupted.
+
+With ``--ray`` the videos are spread over Ray workers, each holding a loaded pipeline, with the same
+outputs per video (docs/ray.md; ``pip install -e '.[cluster]'``): a failed video is tried once more,
+``--resume`` also skips videos whose outputs are complete, and a table of the videos ends the run.
 """
 
 from __future__ import annotations
@@ -56,7 +62,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="test-time turns of each hand's crop in degrees "
                              f"(default {' '.join(map(str, DEFAULT_ROLL_ANGLES_DEG))}; 0 = one plain crop)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run on Ray: alone, a new local Ray (127.0.0.1 only); ADDRESS joins a cluster: 'auto', "
+                             "HOST:PORT of the head, ray://HOST:PORT (put the videos before --ray)")  # fmt: skip
+    parser.add_argument("--num-workers", type=int, default=None,
+                        help="with --ray: workers, each with a loaded pipeline (default: one per CPU of the cluster)")
+    parser.add_argument("--cpus-per-worker", type=float, default=1.0, help="with --ray: Ray CPUs per worker (default 1)")
+    args = parser.parse_args(argv)
+    if args.ray is None and (args.num_workers is not None or args.cpus_per_worker != 1.0):
+        parser.error("--num-workers and --cpus-per-worker need --ray")
+    return args
 
 
 def find_videos(inputs: list[Path]) -> list[Path]:
@@ -88,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             resume=args.resume, checkpoint_every=args.checkpoint_every, max_frames=args.max_frames,
             progress=not args.quiet, settings_id=json.dumps(asdict(config), default=str, sort_keys=True),
         )  # fmt: skip
+        if args.ray is not None:
+            return _run_on_ray(args, videos, config, options)
         results = process_many(videos, lambda: HandPosePipeline(config), args.out_root, options)
     except KeyboardInterrupt:
         print("\ninterrupted: progress up to the last checkpoint is kept; run again with --resume", file=sys.stderr)
@@ -110,6 +127,22 @@ def main(argv: list[str] | None = None) -> int:
     if len(results) > 1:
         print(f"{len(results) - len(failed)} of {len(results)} videos done, {len(failed)} failed or incomplete")
     return 1 if failed else 0
+
+
+def _run_on_ray(args: argparse.Namespace, videos: list[Path], config: PipelineConfig, options: VideoJobOptions) -> int:
+    """The batch on Ray; the table of the videos; exit status 1 when any failed or is incomplete."""
+    from handpose.video.cluster import RayOptions, run_on_ray, summary_table
+
+    ray_options = RayOptions(address=args.ray or None, num_workers=args.num_workers,
+                             cpus_per_worker=args.cpus_per_worker, progress=not args.quiet)  # fmt: skip
+    outcomes = run_on_ray(videos, config, args.out_root, options, ray_options)
+    for outcome in outcomes:
+        for warning in outcome.result.warnings if outcome.result else ():
+            print(f"{outcome.video}: warning: {warning}", file=sys.stderr)
+    print(summary_table(outcomes))
+    bad = sum(o.status in ("failed", "incomplete") for o in outcomes)
+    print(f"{len(outcomes) - bad} of {len(outcomes)} videos done, {bad} failed or incomplete; outputs in {args.out_root}/")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
