@@ -5,7 +5,7 @@ Real photos of indoor scenes are the most realistic backgrounds, but the ones th
 with their hands, and the HaMeR examples) all contain hands. A background must not show an
 unlabelled hand, so every photo comes with the boxes of its hands, found once by MediaPipe
 (:func:`detect_hand_boxes`, whole image plus 2x-magnified overlapping tiles for small hands) and
-stored in ``assets/photo_hand_boxes.json`` keyed by the file's SHA-1 (``apps/find_photo_hands.py``
+stored in ``assets/photo_hand_boxes.json`` keyed by the file's SHA-1 (``scripts/find_photo_hands.py``
 writes it). Patches are drawn only where they miss every box grown by ``box_growth`` on each side;
 photos without an entry, or where no hand was found (the detector missed them: every photo of
 this collection shows hands), are not used. Procedural textures (smooth noise, stripes,
