@@ -1,6 +1,6 @@
 """Make a trained run the default model: copy its weights to ``models/``, evaluate them on a
 held-out set and record sha256, training and evaluation in ``models/MANIFEST.json``. The
-evaluation is recorded over all joints and over the visible joints only (RHD's protocol, DESIGN.md §4);
+evaluation is recorded over all joints and over the visible joints only (RHD's protocol, docs/DESIGN.md §4);
 with ``--convention mediapipe`` also against the held-out labels moved onto MediaPipe's points (what
 such a model outputs); with ``--real-eval-data`` on teacher-labelled real photos
 (``handpose.train.real_eval``), whose sources and licences are recorded too.

@@ -4,7 +4,7 @@ projection and turning one labelled hand into a :class:`HandSample`.
 Every loader takes ``split`` ("train" or "test", each dataset's published split) and a crop
 ``size`` in px, and makes its crops with the same code as the live pipeline
 (``crop_from_keypoints`` around the ground-truth 2D joints, margin 0.25, mirrored for left
-hands), so evaluation follows DESIGN.md §4's "ground-truth crop and hand side".
+hands), so evaluation follows docs/DESIGN.md §4's "ground-truth crop and hand side".
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ Facts used (from the dataset's readme, as the public STB loaders reproduce them)
 
 STB's joint 0 is the palm centre, not the wrist. Papers evaluate STB with the palm as root and
 define the palm on other datasets as the midpoint of wrist and middle MCP (Zimmermann & Brox,
-and DESIGN.md §4). This loader inverts that definition, ``wrist = 2 * palm - middle_MCP``, so
+and docs/DESIGN.md §4). This loader inverts that definition, ``wrist = 2 * palm - middle_MCP``, so
 ``skeleton.palm_root`` of a sample gives back STB's labelled palm exactly and the evaluation
 protocol needs no special case. (Other codebases extrapolate further, e.g. 2.2x from the middle
 MCP or 2x from the ring MCP; those wrists are guesses too.)

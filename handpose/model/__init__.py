@@ -1,4 +1,4 @@
-"""The cross-modal variational alignment model (DESIGN.md §1)."""
+"""The cross-modal variational alignment model (docs/DESIGN.md §1)."""
 
 from handpose.model.config import ModelConfig
 from handpose.model.hand_model import HandModel, ModelOutput

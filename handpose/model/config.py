@@ -14,7 +14,7 @@ KeypointDecode = Literal["global", "local"]
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of :class:`handpose.model.hand_model.HandModel` (DESIGN.md §1).
+    """Architecture of :class:`handpose.model.hand_model.HandModel` (docs/DESIGN.md §1).
 
     Attributes:
         backbone: image encoder CNN, "mobilenet" (MobileNetV3-small-style, fast) or "resnet18".

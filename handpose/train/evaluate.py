@@ -1,4 +1,4 @@
-"""Evaluate a model on a labelled dataset under DESIGN.md §4's protocol.
+"""Evaluate a model on a labelled dataset under docs/DESIGN.md §4's protocol.
 
 The aligned path (image encoder -> translator -> pose decoder) and the image VAE's own decoder are
 scored side by side, on ground-truth crops and hand sides. Predictions are normalised poses;

@@ -1,4 +1,4 @@
-"""Evaluation metrics under the papers' protocol (DESIGN.md §4). All 3D inputs in mm, 2D in px.
+"""Evaluation metrics under the papers' protocol (docs/DESIGN.md §4). All 3D inputs in mm, 2D in px.
 
 * :func:`align_prediction`: root both poses at the palm (midpoint of wrist and middle MCP) and
   rescale the prediction to the ground truth's middle MCP->PIP length.
