@@ -30,6 +30,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from handpose.capture.open_source import is_stream_url
 from handpose.capture.video_file import VIDEO_SUFFIXES
 from handpose.errors import HandposeError, InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
@@ -85,6 +86,9 @@ def find_videos(inputs: list[Path]) -> list[Path]:
             videos.extend(found)
         elif path.is_file():
             videos.append(path)
+        elif is_stream_url(path):
+            raise InputError(f"{path} is a live stream, not a recorded video: handpose-video reads video files and "
+                             "folders of them (handpose-demo --source URL shows a stream)")
         else:
             raise InputError(f"{path} does not exist (expected a video file or a folder of videos)")
     return videos

@@ -207,3 +207,31 @@ def test_open_source_dispatch(tmp_path, mp4, frames):
         assert isinstance(source, VideoFileSource)
     with open_source(tmp_path) as source:
         assert isinstance(source, ImageFolderSource)
+
+
+def test_a_stream_url_is_a_live_source_and_an_unreachable_one_says_so(tmp_path, frames):
+    """The spec is the URL as written: a clip served over HTTP on loopback (an MJPG AVI, which
+    plays without seeking) is read as a live source; a URL nobody answers gives a message about the
+    stream, not about a device."""
+    import functools
+    import http.server
+    import threading
+
+    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    for rgb in frames * 20:
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with open_source(f"http://127.0.0.1:{server.server_address[1]}/clip.avi") as source:
+            assert isinstance(source, WebcamSource) and source.size == (160, 120)
+            frame = next(iter(source))
+            assert frame.rgb.shape == (120, 160, 3)
+            assert min(np.abs(frame.rgb.astype(int) - f).mean() for f in frames) < 8  # one of the clip's pictures
+    finally:
+        server.shutdown()
+    with pytest.raises(InputError, match=r"cannot open the stream rtsp://127\.0\.0\.1:9/none: it could not be reached"):
+        open_source("rtsp://127.0.0.1:9/none")

@@ -4,7 +4,8 @@
 spec                       source
 =========================  ==============================================================
 ``webcam`` / ``webcam:0``  camera 0 (``/dev/video0``), :class:`WebcamSource`
-``webcam:rtsp://...``      any stream ``cv2.VideoCapture`` opens, as a live camera
+``rtsp://...`` (any URL)   a network stream (rtsp, rtmp, http, udp) that ``cv2.VideoCapture``
+                           opens, read like a live camera (also ``webcam:rtsp://...``)
 ``realsense[:SERIAL]``     a live RealSense camera (colour + aligned depth)
 ``rec.bag`` / ``rec.db3``  a RealSense recording, played back frame by frame
 ``clip.mp4`` (any video)   :class:`VideoFileSource`
@@ -15,6 +16,7 @@ spec                       source
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from handpose.capture.base import FrameSource
@@ -25,7 +27,15 @@ from handpose.capture.video_file import VideoFileSource
 from handpose.capture.webcam import WebcamSource
 from handpose.errors import InputError
 
-SPEC_HELP = "'webcam[:N|:URL]', 'realsense[:SERIAL]', a .bag/.db3 recording, a video file, or a folder of images"
+SPEC_HELP = ("'webcam[:N]', a stream URL (rtsp://...), 'realsense[:SERIAL]', a .bag/.db3 recording, a video file, "
+             "or a folder of images")
+#: a stream URL: scheme://... (or scheme:/..., what pathlib makes of one)
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def is_stream_url(spec: str | Path) -> bool:
+    """Whether ``spec`` names a network stream (``rtsp://``, ``http://`` ...) rather than a file."""
+    return _URL.match(str(spec)) is not None
 
 
 def open_source(spec: str | Path, *, start: int = 0, max_frames: int | None = None, fps: float = 30.0) -> FrameSource:
@@ -41,6 +51,8 @@ def open_source(spec: str | Path, *, start: int = 0, max_frames: int | None = No
     if text == "webcam" or text.startswith("webcam:"):
         device = text.partition(":")[2] or "0"
         return WebcamSource(int(device) if device.isdigit() else device)
+    if is_stream_url(text):
+        return WebcamSource(text)
     if text == "realsense" or text.startswith("realsense:"):
         return RealSenseSource(serial=text.partition(":")[2] or None)
     path = Path(text)

@@ -66,6 +66,9 @@ class WebcamSource(FrameSource):
             )
         cap = self._open()
         if cap is None:
+            if isinstance(device, str) and "://" in device:
+                raise InputError(f"cannot open the stream {device}: it could not be reached, or it is not a stream "
+                                 "OpenCV can decode (expected a reachable rtsp/http/udp URL)")
             raise InputError(f"cannot open camera {device!r}: the device exists but OpenCV could not open it")
         self._cap: cv2.VideoCapture | None = cap
         self._size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
