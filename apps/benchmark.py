@@ -19,7 +19,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from handpose.io.atomic import write_text_atomic
+from handpose.io.atomic import check_writable_file, write_text_atomic
 from handpose.io.images import read_rgb
 from handpose.errors import HandposeError
 from handpose.infer.backends.base import BACKEND_NAMES
@@ -57,6 +57,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        check_writable_file(args.json)  # before minutes of timing
+        check_writable_file(args.plot)
         photo = read_rgb(args.photo)
         result = run_benchmark(photo, checkpoint=args.checkpoint, backends=tuple(args.backends),
                                batches=tuple(args.batches), frames=args.frames,

@@ -16,6 +16,7 @@ import numpy as np
 
 from handpose.geometry.chessboard import MIN_VIEWS, Chessboard, calibrate, images_in_folder, video_frames
 from handpose.errors import InputError
+from handpose.io.atomic import check_writable_file
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,6 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        check_writable_file(args.out)  # before the search: the work would be lost
         board = Chessboard.parse(args.board, args.square_mm)
         views = images_in_folder(args.images) if args.images else video_frames(args.video, args.every)
         result = calibrate(views, board, min_views=args.min_views, fix_k3=not args.wide_angle)
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"image size {cam.width}x{cam.height} px, RMS reprojection error {cam.rms_px:.3f} px")
         print(f"K =\n{cam.K}")
         print(f"dist (k1, k2, p1, p2, k3...) = {cam.dist}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {args.out}")
     return 0
 

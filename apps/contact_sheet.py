@@ -9,11 +9,14 @@ skeleton; joints hidden by the hand itself or an occluder have a black centre.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import cv2
 
 from handpose.data.contact_sheet import contact_sheet
+from handpose.errors import InputError
+from handpose.io.atomic import check_writable_file
 from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
 
 
@@ -27,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=2, help="tile upscaling (default 2)")
     parser.add_argument("--negatives", type=float, default=0.1, help="fraction of negative crops (default 0.1)")
     args = parser.parse_args(argv)
+    try:
+        check_writable_file(args.out)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     source = SyntheticHandSource(SyntheticConfig(crop_size=args.size, negative_fraction=args.negatives),
                                  seed=args.seed, num_samples=args.count)
     sheet = contact_sheet([source[i] for i in range(args.count)], args.columns, args.scale)

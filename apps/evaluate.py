@@ -8,17 +8,20 @@ the aligned path and the image VAE's own decoder side by side.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 
 from handpose.data.sources import open_dataset
+from handpose.errors import HandposeError
+from handpose.io.atomic import check_writable_folder
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model
 from handpose.train.evaluate import evaluate, write_report
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     p.add_argument("--data", required=True, help="data spec (handpose.data.sources)")
@@ -33,15 +36,21 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    model = load_model(a.checkpoint)
-    data = open_dataset(a.data, a.split, model.config.input_size)
-    if a.count:
-        data = [data[i] for i in range(min(a.count, len(data)))]
-    report = evaluate(model, data, a.data, visible_only=a.visible_only, ensemble=RollEnsemble(tuple(a.rolls)))
-    json_path, png_path = write_report(report, a.out)
+    try:
+        check_writable_folder(a.out)  # the report's folder, before the model loads and the evaluation runs
+        model = load_model(a.checkpoint)
+        data = open_dataset(a.data, a.split, model.config.input_size)
+        if a.count:
+            data = [data[i] for i in range(min(a.count, len(data)))]
+        report = evaluate(model, data, a.data, visible_only=a.visible_only, ensemble=RollEnsemble(tuple(a.rolls)))
+        json_path, png_path = write_report(report, a.out)
+    except HandposeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(report.summary())
     print(f"wrote {json_path} and {png_path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

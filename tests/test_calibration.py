@@ -279,3 +279,27 @@ def test_undistorter_straightens_a_rendered_board() -> None:
 def test_implausible_cameras_are_refused_naming_the_value(k, message):
     with pytest.raises(InputError, match=message):
         CameraIntrinsics(np.array(k, float), width=640, height=480)
+
+
+def test_a_doubtful_calibration_is_named_with_its_values():
+    from handpose.geometry.chessboard import CalibrationResult
+
+    camera = CameraIntrinsics.default_for(640, 480)
+    good = CalibrationResult(CameraIntrinsics(K=camera.K, dist=camera.dist, width=640, height=480, rms_px=0.3),
+                             used=tuple(f"v{i}" for i in range(15)), views_total=15)
+    assert good.warnings == ()
+    poor = CalibrationResult(CameraIntrinsics(K=camera.K, dist=camera.dist, width=640, height=480, rms_px=2.0),
+                             used=("a", "b", "c", "d", "e"), views_total=9)
+    rms, views = poor.warnings
+    assert "RMS reprojection error 2.00 px is high" in rms and "below ~0.5 px is good" in rms
+    assert "only 5 views" in views
+
+
+def test_the_calibration_app_checks_its_output_before_the_search(tmp_path, capsys):
+    from apps.calibrate import main
+
+    (tmp_path / "taken").write_text("a file")
+    assert main(["--images", str(tmp_path), "--board", "9x6", "--square-mm", "25",
+                 "--out", str(tmp_path / "taken" / "cam.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "taken is a file, where a folder is expected" in err  # not "no images"

@@ -272,12 +272,12 @@ def test_a_bad_output_root_fails_before_the_model_loads(frames, tmp_path, capsys
     clip = write_video(tmp_path / "a.mp4", frames[:4])
     (tmp_path / "taken").write_text("a file")
     built = []
-    with pytest.raises(InputError, match="cannot write outputs under .*taken"):
+    with pytest.raises(InputError, match="cannot write in .*taken"):
         process_many([clip], lambda: built.append("pipeline"), tmp_path / "taken", VideoJobOptions(progress=False))
     assert built == []  # the pipeline (model, MediaPipe) was never built
     assert app.main([str(clip), "--out-root", str(tmp_path / "taken"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot write outputs under") and err.count("\n") == 1
+    assert err.startswith("error: cannot write in") and err.count("\n") == 1
 
 
 def test_an_existing_file_as_the_output_folder_is_a_one_line_error(pipeline, frames, tmp_path):

@@ -74,6 +74,12 @@ class Chessboard:
         return points
 
 
+#: an RMS reprojection error above this (px) makes a calibration doubtful
+POOR_RMS_PX: Final = 1.0
+#: fewer views than this give a shaky focal length and principal point
+ADVISED_VIEWS: Final = 10
+
+
 @dataclass(frozen=True)
 class CalibrationResult:
     """Output of :func:`calibrate`.
@@ -87,6 +93,20 @@ class CalibrationResult:
     intrinsics: CameraIntrinsics
     used: tuple[str, ...]
     views_total: int
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What makes this calibration doubtful, each naming the value and what is expected: an RMS
+        reprojection error above :data:`POOR_RMS_PX`, or fewer views than :data:`ADVISED_VIEWS`."""
+        found = []
+        rms = self.intrinsics.rms_px
+        if rms is not None and rms > POOR_RMS_PX:
+            found.append(f"RMS reprojection error {rms:.2f} px is high (below ~0.5 px is good, above "
+                         f"{POOR_RMS_PX:g} px poor): blurred or moving views, a bent board, or a wrong --board size?")
+        if len(self.used) < ADVISED_VIEWS:
+            found.append(f"the board was found in only {len(self.used)} views; {ADVISED_VIEWS}-30 from varied angles "
+                         "give a steadier focal length and principal point")
+        return tuple(found)
 
 
 def find_corners(gray: np.ndarray, board: Chessboard) -> np.ndarray | None:

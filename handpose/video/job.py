@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from handpose.io.atomic import atomic_path, write_text_atomic
+from handpose.io.atomic import atomic_path, check_writable_folder, write_text_atomic
 from handpose.capture.video_file import VideoFileSource
 from handpose.errors import HandposeError, InputError
 from handpose.io.coco_export import write_coco_wholebody
@@ -448,12 +448,7 @@ def check_batch(videos: Sequence[Path], out_root: Path) -> None:
     clashes = sorted({s for s in names if names.count(s) > 1})
     if clashes:
         raise InputError(f"videos with distinct names expected (outputs go to <out>/<name>/); repeated: {clashes}")
-    try:
-        out_root.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=out_root, prefix=".write-test.", delete=True)
-        probe.close()
-    except OSError as exc:
-        raise InputError(f"cannot write outputs under {out_root}: {exc.strerror or exc}") from None
+    check_writable_folder(out_root)
 
 
 def process_many(
