@@ -8,7 +8,7 @@ The writer appends one line per frame and reports how many bytes are safely on d
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -66,3 +66,14 @@ def read_jsonl(path: str | Path) -> Iterator[FrameRecord]:
                 yield FrameRecord.from_json(line)
             except InputError as exc:
                 raise InputError(f"{path}, line {number}: {exc}") from None
+
+
+class JsonlRecords(Iterable[FrameRecord]):
+    """The records of a .jsonl file, read afresh from disk on every iteration, so that a long video's
+    records need never be in memory all at once."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __iter__(self) -> Iterator[FrameRecord]:
+        return read_jsonl(self.path)

@@ -17,7 +17,7 @@ Frames where a hand is missing are gaps the smoothers bridge; nothing is written
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 import numpy as np
@@ -36,36 +36,83 @@ SMOOTHING_PARAMS: Final = {
     "relative_mm": (500.0, 4.0),
     "joints_norm": (12.0, 0.1),
 }
+#: the hands' fields the smoother replaces
+FIELDS: Final = ("keypoints_px", "joints_cam_mm", "joints_norm")
+#: one track per side: the most confident hand of that side in each frame
+SIDES: Final = ("left", "right")
+
+
+class OfflineSmoother:
+    """The smoothed tracks of one video, fitted in one pass over its records and applied in another,
+    so a long video is never held in memory as records: only its tracks' arrays (float64, about
+    1.3 KB per hand and frame) are. ``fit`` and ``apply`` must see the same records in the same order.
+    """
+
+    def __init__(self, rows: dict[str, np.ndarray], slots: dict[str, np.ndarray],
+                 values: dict[str, dict[str, np.ndarray]]) -> None:
+        self._rows = rows  # side -> (n,) row of each record in that side's arrays, -1 where absent
+        self._slots = slots  # side -> (P,) index of the track's hand among its record's hands
+        self._values = values  # side -> field -> (P, 21, k) float32 smoothed values
+
+    @classmethod
+    def fit(cls, records: Iterable[FrameRecord]) -> OfflineSmoother:
+        """Smooth each side's track of ``records`` (in frame order)."""
+        times, frames = [], []
+        found: dict[str, dict[str, list]] = {side: {"t": [], "slot": [], "keypoints_px": [], "joints_cam_mm": [],
+                                                     "joints_norm": []} for side in SIDES}
+        for t, record in enumerate(records):
+            times.append(record.timestamp_s)
+            frames.append(record.frame)
+            for side in SIDES:
+                slot = _best(record.hands, side)
+                if slot is not None:
+                    hand, track = record.hands[slot], found[side]
+                    track["t"].append(t)
+                    track["slot"].append(slot)
+                    for name in FIELDS:
+                        track[name].append(np.asarray(getattr(hand, name), np.float64))
+        n = len(times)
+        clock = np.array(times, np.float64)
+        if np.any(np.diff(clock) <= 0):  # a container with broken timestamps: fall back to frame numbers
+            clock = np.array(frames, np.float64)
+        rows, slots, values = {}, {}, {}
+        for side, track in found.items():
+            present = np.array(track["t"], np.int64)
+            rows[side] = np.full(n, -1, np.int64)
+            if n < 2 or len(present) < 2:
+                continue
+            rows[side][present] = np.arange(len(present))
+            slots[side] = np.array(track["slot"], np.int64)
+            values[side] = _smooth_track({name: np.stack(track[name]) for name in FIELDS}, clock, present, n)
+        return cls(rows, slots, values)
+
+    def apply(self, records: Iterable[FrameRecord]) -> Iterator[FrameRecord]:
+        """``records`` again, each tracked hand replaced by its smoothed values; same frames, same hands."""
+        for t, record in enumerate(records):
+            hands = list(record.hands)
+            for side, values in self._values.items():
+                row = self._rows[side][t]
+                if row >= 0:
+                    slot = int(self._slots[side][row])
+                    hands[slot] = dataclasses.replace(hands[slot], **{k: v[row] for k, v in values.items()})
+            yield dataclasses.replace(record, hands=tuple(hands))
 
 
 def smooth_records(records: Sequence[FrameRecord]) -> list[FrameRecord]:
     """Records (in frame order) with each hand track smoothed; same frames, same hands."""
-    if len(records) < 2:
-        return list(records)
-    times = np.array([r.timestamp_s for r in records], dtype=np.float64)
-    if np.any(np.diff(times) <= 0):  # a container with broken timestamps: fall back to frame numbers
-        times = np.array([r.frame for r in records], dtype=np.float64)
-    hands = [list(r.hands) for r in records]
-    for slots in _tracks(records):
-        present = [t for t, slot in enumerate(slots) if slot is not None]
-        if len(present) < 2:
-            continue
-        found = [records[t].hands[slots[t]] for t in present]
-        smoothed = _smooth_track(found, times, present, len(records))
-        for t in present:
-            hands[t][slots[t]] = dataclasses.replace(hands[t][slots[t]], **{k: v[t] for k, v in smoothed.items()})
-    return [dataclasses.replace(r, hands=tuple(h)) for r, h in zip(records, hands, strict=True)]
+    return list(OfflineSmoother.fit(records).apply(records))
 
 
-def _smooth_track(found: list[HandPose], times: np.ndarray, present: list[int], n: int) -> dict[str, np.ndarray]:
-    def track(values: list[np.ndarray]) -> np.ndarray:
-        out = np.full((n,) + values[0].shape, np.nan)
+def _smooth_track(found: dict[str, np.ndarray], times: np.ndarray, present: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """One side's arrays (P, 21, k) at the record positions ``present`` -> their smoothed values, same shapes."""
+    def track(values: np.ndarray) -> np.ndarray:
+        out = np.full((n,) + values.shape[1:], np.nan)
         out[present] = values
         return out
 
-    keypoints = track([np.asarray(h.keypoints_px, np.float64) for h in found])
-    joints = track([np.asarray(h.joints_cam_mm, np.float64) for h in found])
-    norm = track([np.asarray(h.joints_norm, np.float64) for h in found])
+    keypoints = track(found["keypoints_px"])
+    joints = track(found["joints_cam_mm"])
+    norm = track(found["joints_norm"])
     root = joints[:, 0]
     relative = joints - root[:, None]
     noise = TranslationNoise()
@@ -80,11 +127,12 @@ def _smooth_track(found: list[HandPose], times: np.ndarray, present: list[int], 
     norm = rts_smooth(norm, times, accel, std)
     norm = with_bone_lengths(norm, np.median(bone_lengths(norm[present]), axis=0))
     accel, std = SMOOTHING_PARAMS["keypoints_px"]
-    return {
-        "keypoints_px": rts_smooth(keypoints, times, accel, std).astype(np.float32),
-        "joints_cam_mm": (relative + smooth_translations(root, covariances, times)[:, None]).astype(np.float32),
-        "joints_norm": norm.astype(np.float32),
+    smoothed = {
+        "keypoints_px": rts_smooth(keypoints, times, accel, std),
+        "joints_cam_mm": relative + smooth_translations(root, covariances, times)[:, None],
+        "joints_norm": norm,
     }
+    return {name: value[present].astype(np.float32) for name, value in smoothed.items()}
 
 
 def _mm_per_px(joints_mm: np.ndarray, keypoints_px: np.ndarray) -> float:
@@ -95,11 +143,6 @@ def _mm_per_px(joints_mm: np.ndarray, keypoints_px: np.ndarray) -> float:
     spread_px = float(np.ptp(keypoints_px, axis=0).max())
     spread_plane = float(np.ptp(plane, axis=0)[np.argmax(np.ptp(keypoints_px, axis=0))])
     return float(joints_mm[0, 2]) * spread_plane / max(spread_px, 1e-6)
-
-
-def _tracks(records: Sequence[FrameRecord]) -> list[list[int | None]]:
-    """Per side, the index of that side's most confident hand in each record (None where absent)."""
-    return [[_best(r.hands, side) for r in records] for side in ("left", "right")]
 
 
 def _best(hands: Sequence[HandPose], side: str) -> int | None:

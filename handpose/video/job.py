@@ -31,7 +31,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -46,9 +46,9 @@ from handpose.errors import HandposeError, InputError
 from handpose.io.coco_export import write_coco_wholebody
 from handpose.io.csv_writer import write_csv
 from handpose.io.frame_record import FrameRecord
-from handpose.io.jsonl_writer import JsonlWriter, read_jsonl
+from handpose.io.jsonl_writer import JsonlRecords, JsonlWriter
 from handpose.io.run_lock import RunLock
-from handpose.smooth.offline import smooth_records
+from handpose.smooth.offline import OfflineSmoother
 from handpose.types import Frame, FrameResult
 from handpose.viz.draw import draw_hands, draw_label
 
@@ -261,11 +261,15 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
             checkpoint.save()
         fps, size = source.fps, source.size
         announced, reported_fps = source.num_frames, source.reported_fps
-    records = list(read_jsonl(raw_path))
-    warnings, incomplete = _plausibility(records, checkpoint, announced, reported_fps, fps, options)
+    # the finishing pass streams the records from disk: its memory does not grow with the video
+    # (but for the offline smoother's track arrays and, with --coco, the COCO document)
+    raw = JsonlRecords(raw_path)
+    tally = _Tally.of(raw)
+    warnings, incomplete = _plausibility(tally, checkpoint, announced, reported_fps, fps, options)
+    records: Iterable[FrameRecord] = raw
     if options.smoothing == "offline":
-        records = smooth_records(records)
-    outputs = _write_outputs(video, out, records, checkpoint, options, fps, size, start, warnings, incomplete)
+        records = OfflineSmoother.fit(raw).apply(raw)
+    outputs = _write_outputs(video, out, records, tally, checkpoint, options, fps, size, start, warnings, incomplete)
     shutil.rmtree(work, ignore_errors=True)
     return outputs
 
@@ -274,22 +278,46 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
 READABLE_SHARE = 0.5
 
 
-def _plausibility(records: list[FrameRecord], checkpoint: _Checkpoint, announced: int | None, reported_fps: float,
+@dataclass(frozen=True)
+class _Tally:
+    """What the summary and the plausibility checks need from a run's records, counted in one pass."""
+
+    frames: int  # one record per decoded frame
+    frames_with_hands: int
+    hands: int
+    first: tuple[int, float]  # (frame, timestamp_s) of the first record; (0, 0.0) when none
+    last: tuple[int, float]
+
+    @classmethod
+    def of(cls, records: Iterable[FrameRecord]) -> _Tally:
+        frames = with_hands = hands = 0
+        first = last = (0, 0.0)
+        for record in records:
+            if not frames:
+                first = (record.frame, record.timestamp_s)
+            last = (record.frame, record.timestamp_s)
+            frames += 1
+            with_hands += bool(record.hands)
+            hands += len(record.hands)
+        return cls(frames, with_hands, hands, first, last)
+
+
+def _plausibility(tally: _Tally, checkpoint: _Checkpoint, announced: int | None, reported_fps: float,
                   fps: float, options: VideoJobOptions) -> tuple[tuple[str, ...], bool]:
     """Warnings about a container that does not add up, and whether it is incomplete."""
     warnings = []
     if reported_fps != fps:
         warnings.append(f"the container reports {reported_fps:g} frames/s; {fps:g} assumed (1-1000 expected)")
-    decoded = len(records)  # one record per decoded frame
+    decoded = tally.frames
     incomplete = options.max_frames is None and announced is not None and decoded < READABLE_SHARE * announced
     if incomplete:
         warnings.append(f"the container announces {announced} frames but only {decoded} could be decoded "
                         f"({len(checkpoint.skipped)} unreadable): the file looks truncated or damaged")
-    if len(records) >= 2:
-        span = records[-1].timestamp_s - records[0].timestamp_s
-        expected = (records[-1].frame - records[0].frame) / fps
+    if tally.frames >= 2:
+        span = tally.last[1] - tally.first[1]
+        expected = (tally.last[0] - tally.first[0]) / fps
         if span > 2.0 * expected + 1.0 or span < 0.5 * expected - 1.0:
-            warnings.append(f"the frames' timestamps span {span:.1f} s where {records[-1].frame - records[0].frame} "
+            warnings.append(f"the frames' timestamps span {span:.1f} s where {tally.last[0] - tally.first[0]} "
                             f"frames at {fps:g} frames/s take {expected:.1f} s")
     return tuple(warnings), incomplete
 
@@ -309,7 +337,8 @@ def _add_timings(checkpoint: _Checkpoint, result: FrameResult) -> None:
 def _write_outputs(
     video: Path,
     out: Path,
-    records: list[FrameRecord],
+    records: Iterable[FrameRecord],
+    tally: _Tally,
     checkpoint: _Checkpoint,
     options: VideoJobOptions,
     fps: float,
@@ -331,22 +360,25 @@ def _write_outputs(
     outputs = {key: out / name for key, name in names.items()}
     try:
         stage.mkdir(parents=True)
-        with atomic_path(staged["jsonl"]) as tmp:
-            tmp.write_text("".join(r.to_json() + "\n" for r in records), encoding="utf-8")
-        write_csv(staged["csv"], records)
+        with atomic_path(staged["jsonl"]) as tmp, open(tmp, "w", encoding="utf-8") as file:
+            for record in records:  # the one pass over the (smoothed) records: the rest read poses.jsonl back
+                file.write(record.to_json() + "\n")
+        final = JsonlRecords(staged["jsonl"])
+        write_csv(staged["csv"], final)
         if options.coco:
-            write_coco_wholebody(staged["coco"], records, video.stem, size)
+            write_coco_wholebody(staged["coco"], final, video.stem, size)
         if options.annotate:
-            write_annotated_video(video, records, staged["video"], fps, size, options.progress)
+            write_annotated_video(video, final, staged["video"], fps, size,
+                                  tally.last[0] + 1 if tally.frames else 0, options.progress)
         timed = max(1, checkpoint.timed_frames)
         result = VideoJobResult(
             video=video,
             out_dir=out,
             outputs=outputs,
-            frames_processed=len(records),
+            frames_processed=tally.frames,
             skipped_frames=tuple(checkpoint.skipped),
-            frames_with_hands=sum(1 for r in records if r.hands),
-            hands=sum(len(r.hands) for r in records),
+            frames_with_hands=tally.frames_with_hands,
+            hands=tally.hands,
             resumed_from=resumed_from,
             mean_stage_ms={s: round(v / timed, 3) for s, v in checkpoint.stage_ms.items()},
             warnings=warnings,
@@ -371,18 +403,20 @@ def _write_outputs(
     return result
 
 
-def _annotated_frames(video: Path, records: list[FrameRecord]) -> Iterator[np.ndarray]:
-    """(H, W, 3) uint8 RGB annotated frames, one per source frame up to the last record; a frame
-    the decoder skipped repeats the previous one (the first decoded one when the video starts with it)."""
-    by_index = {r.frame: r for r in records}
-    last = max(by_index, default=-1)
+def _annotated_frames(video: Path, records: Iterable[FrameRecord], frames: int) -> Iterator[np.ndarray]:
+    """(H, W, 3) uint8 RGB annotated frames, one per source frame of the first ``frames``, drawn with
+    ``records`` (in frame order, read alongside); a frame the decoder skipped repeats the previous
+    one (the first decoded one when the video starts with it)."""
+    pending = iter(records)
+    record = next(pending, None)
     previous: np.ndarray | None = None
-    with VideoFileSource(video, max_frames=last + 1) as source:
+    with VideoFileSource(video, max_frames=frames) as source:
         expected = 0
         for frame in source:
-            record = by_index.get(frame.index)
+            while record is not None and record.frame < frame.index:
+                record = next(pending, None)
             image = frame.rgb  # owned by this frame: draw in place
-            if record is not None:
+            if record is not None and record.frame == frame.index:
                 draw_hands(image, record.hands, in_place=True)
                 n = len(record.hands)
                 label = f"frame {frame.index}  {frame.timestamp_s:7.2f} s  {n} hand{'s' if n != 1 else ''}"
@@ -395,9 +429,11 @@ def _annotated_frames(video: Path, records: list[FrameRecord]) -> Iterator[np.nd
 
 
 def write_annotated_video(
-    video: Path, records: list[FrameRecord], path: Path, fps: float, size: tuple[int, int], progress: bool = True
+    video: Path, records: Iterable[FrameRecord], path: Path, fps: float, size: tuple[int, int], frames: int,
+    progress: bool = True,
 ) -> int:
-    """Write the annotated copy of ``video`` (mp4v) atomically; return its frame count."""
+    """Write the annotated copy of the first ``frames`` frames of ``video`` (mp4v) atomically, drawn
+    with ``records`` (in frame order); return its frame count."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -408,7 +444,7 @@ def write_annotated_video(
         if not writer.isOpened():
             raise InputError(f"OpenCV cannot write an mp4v video to {tmp}")
         try:
-            for image in tqdm(_annotated_frames(video, records), total=len(records), unit="frame",
+            for image in tqdm(_annotated_frames(video, records, frames), total=frames, unit="frame",
                               desc="annotated.mp4", disable=not progress):  # fmt: skip
                 writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
                 count += 1
