@@ -61,6 +61,8 @@ ATTEMPTS = 2
 WORKER_RESTARTS = 3
 #: seconds between progress polls of the busy workers
 POLL_S = 0.25
+#: seconds to wait for a cluster's address to answer
+CONNECT_TIMEOUT_S = 5.0
 #: what ``--ray ADDRESS`` accepts: ``auto`` (the cluster started on this machine), ``local`` (a new
 #: local Ray), ``host:port`` (the head's GCS, as ``ray start --head`` prints), ``ray://host:port`` (Ray Client)
 ADDRESS_FORMAT = re.compile(r"auto|local|ray://\S+|[\w.-]+:\d+")
@@ -211,6 +213,18 @@ def _import_ray(local: bool) -> ModuleType:
     return ray
 
 
+def _check_reachable(address: str) -> None:
+    """Fail in seconds when nothing listens at a HOST:PORT or ray://HOST:PORT address (Ray itself retries for minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto": Ray finds the cluster of this machine, or says at once that there is none
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise InputError(f"cannot reach a Ray cluster at {address}: {exc.strerror or exc} (is `ray start --head` "
+                         "running there?)") from None
+
+
 def _frame_total(video: Path, max_frames: int | None) -> int:
     """Frames the job will go through: what the container announces, at most ``max_frames`` (0 when unreadable)."""
     capture = cv2.VideoCapture(str(video))
@@ -249,6 +263,8 @@ def finished_summary(video: Path, out_dir: Path, options: VideoJobOptions) -> di
 
 @dataclass
 class _Task:
+    """One try of one video on one worker (index into the batch, 1 or 2, the actor handle, when it was sent)."""
+
     index: int
     attempt: int
     worker: Any  # a Ray actor handle
@@ -283,18 +299,19 @@ class RayVideoRunner:
 
     def _start(self) -> None:
         opts = self.ray_options
-        local = opts.address in (None, "local")
-        ray = self._ray = _import_ray(local)
-        if opts.address is not None or not ray.is_initialized():
+        address = opts.address
+        ray = self._ray = _import_ray(local=address in (None, "local"))
+        if address is not None or not ray.is_initialized():
             wanted = None if opts.num_workers is None else math.ceil(opts.num_workers * opts.cpus_per_worker)
             try:
-                if local:
+                if address is None or address == "local":
                     ray.init(address="local", num_cpus=max(os.cpu_count() or 1, wanted or 0), include_dashboard=False,
                              logging_level=logging.WARNING)  # fmt: skip
                 else:
-                    ray.init(address=opts.address, logging_level=logging.WARNING)
+                    _check_reachable(address)
+                    ray.init(address=address, logging_level=logging.WARNING)
             except ConnectionError as exc:
-                raise InputError(f"cannot reach a Ray cluster at {opts.address}: {_one_line(exc)}") from None
+                raise InputError(f"cannot reach a Ray cluster at {address}: {_one_line(exc)}") from None
             self._connected_here = True
         cpus = ray.cluster_resources().get("CPU", 0.0)
         count = opts.num_workers or max(1, int(cpus // opts.cpus_per_worker))
