@@ -74,11 +74,10 @@ def reference(clips, job_args, tmp_path_factory) -> Path:
 
 def outputs(folder: Path) -> dict[str, bytes | dict]:
     """Every file of an output folder; summary.json without its measured stage latencies (timings)."""
-    files: dict[str, bytes | dict] = {p.name: p.read_bytes() for p in folder.iterdir()}
-    summary = json.loads(files.pop("summary.json"))
+    files: dict[str, bytes | dict] = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "summary.json"}
+    summary = json.loads((folder / "summary.json").read_text())
     summary.pop("mean_stage_ms_per_frame_with_hands")
-    files["summary.json"] = summary
-    return files
+    return {**files, "summary.json": summary}
 
 
 def assert_same_outputs(got: Path, expected: Path, names: list[str]) -> None:
@@ -170,6 +169,9 @@ def test_bad_ray_arguments_are_one_line_errors(clips, tmp_path, capsys):
     assert app.main([str(clips[0]), "--out-root", str(tmp_path), "--ray", "not an address", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --ray ADDRESS must be") and err.count("\n") == 1
+    assert app.main([str(clips[0]), "--out-root", str(tmp_path), "--ray", "127.0.0.1:1", "--quiet"]) == 2
+    err = capsys.readouterr().err  # nothing listens there: a one-line error in seconds, not Ray's minutes of retries
+    assert err.startswith("error: cannot reach a Ray cluster at 127.0.0.1:1") and err.count("\n") == 1
     with pytest.raises(SystemExit) as exit_:
         app.main([str(clips[0]), "--num-workers", "2"])
     assert exit_.value.code == 2 and "need --ray" in capsys.readouterr().err
