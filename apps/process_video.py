@@ -15,7 +15,8 @@ interruption (Ctrl-C, a crash, a reboot) ``--resume`` continues and ends with th
 uninterrupted run writes. Unreadable frames are skipped, counted and listed in ``summary.json``.
 A video of a batch that cannot be processed is reported and the others still run. Exit status: 0
 all done, 1 some videos failed or were incomplete (far fewer readable frames than the container
-announces; their outputs are still written), 2 bad arguments, 130 interrupted.
+announces; their outputs are still written), 2 bad arguments, 130 interrupted (Ctrl-C), 143 stopped
+by SIGTERM; after either the run resumes with ``--resume``.
 
 With ``--ray`` the videos are spread over Ray workers, each holding a loaded pipeline, with the same
 outputs per video (docs/ray.md; ``pip install -e '.[cluster]'``): a failed video is tried once more,
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -35,6 +37,7 @@ from handpose.capture.video_file import VIDEO_SUFFIXES
 from handpose.errors import HandposeError, InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
+from handpose.video.interrupts import Terminated, raise_terminated
 from handpose.video.job import VideoFailure, VideoJobOptions, process_many
 
 SAMPLE_CLIP = Path(__file__).resolve().parent / "assets" / "sample_clip.mp4"
@@ -96,6 +99,7 @@ def find_videos(inputs: list[Path]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, raise_terminated)  # stop like Ctrl-C: the checkpoint stays resumable
     try:
         videos = find_videos(args.inputs)
         extra = {} if args.hand_size_mm is None else {"hand_size_mm": args.hand_size_mm}
@@ -110,12 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.ray is not None:
             return _run_on_ray(args, videos, config, options)
         results = process_many(videos, lambda: HandPosePipeline(config), args.out_root, options)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
         print("\ninterrupted: progress up to the last checkpoint is kept; run again with --resume", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     except HandposeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     failed = [r for r in results if isinstance(r, VideoFailure) or r.incomplete]
     for result in results:
         if isinstance(result, VideoFailure):

@@ -199,23 +199,31 @@ def test_folder_of_videos_and_errors(checkpoint, frames, tmp_path, capsys):
         app.find_videos([tmp_path / "res"])
 
 
-def test_killed_run_resumes_to_the_same_files(checkpoint, tmp_path):
+@pytest.mark.parametrize("sig,code", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGKILL", "SIGINT", "SIGTERM"])
+def test_killed_run_resumes_to_the_same_files(checkpoint, tmp_path, sig, code):
+    """Stopped between two checkpoints by any signal, the run leaves no final output and resumes to
+    the bytes of an uninterrupted run; Ctrl-C and SIGTERM also get one line and their exit code."""
     total = 200
     clip = write_video(tmp_path / "long.mp4", pan_frames(total, (240, 180)), fps=30.0)
     args = [str(clip), "--checkpoint", str(checkpoint), "--checkpoint-every", "20", "--quiet", "--coco", "--no-video"]
     killed_root = tmp_path / "killed"
     progress = killed_root / "long" / ".partial" / "progress.json"
     process = subprocess.Popen([sys.executable, "-m", "apps.process_video", *args, "--out-root", str(killed_root)],
-                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             if progress.exists() and json.loads(progress.read_text())["next_frame"] >= 40:
                 break
             time.sleep(0.005)
-        os.kill(process.pid, signal.SIGKILL)
+        os.kill(process.pid, sig)
     finally:
-        process.wait(timeout=30)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == code
+    if sig != signal.SIGKILL:
+        assert "Traceback" not in err
+        assert err.strip().splitlines()[-1] == "interrupted: progress up to the last checkpoint is kept; run again with --resume"
     done = json.loads(progress.read_text())["next_frame"]
     assert 40 <= done < total, "the run must be killed between two checkpoints"
     assert not (killed_root / "long" / "poses.jsonl").exists()  # no final output before the end

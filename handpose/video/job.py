@@ -48,6 +48,7 @@ from handpose.io.csv_writer import write_csv
 from handpose.io.frame_record import FrameRecord
 from handpose.io.jsonl_writer import JsonlRecords, JsonlWriter
 from handpose.io.run_lock import RunLock
+from handpose.video.interrupts import FrameBoundaryInterrupts
 from handpose.smooth.offline import OfflineSmoother
 from handpose.types import Frame, FrameResult
 from handpose.viz.draw import draw_hands, draw_label
@@ -236,11 +237,12 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
             total = options.max_frames if total is None else min(total, options.max_frames)
         with JsonlWriter(raw_path, resume_at=checkpoint.jsonl_bytes if resumed else None) as writer, tqdm(
             total=total, initial=start, unit="frame", desc=video.name, disable=not options.progress
-        ) as bar:
+        ) as bar, FrameBoundaryInterrupts() as interrupts:
             expected = start
             segment = start // every
             pipeline.reset()
             for frame in source:
+                interrupts.check()
                 if frame.index // every != segment:  # crossed a checkpoint boundary
                     segment = frame.index // every
                     boundary = segment * every
