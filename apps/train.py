@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--visibility", type=float, default=LossWeights.visibility, help="weight of the visibility term")
     t.add_argument("--train-only", nargs="+", default=[], metavar="PREFIX",
                    help="train only the parameters whose names start with these (e.g. "
-                        "image_vae.encoder.keypoints.visibility); the rest stays frozen, in eval mode")
+                        "visibility); the rest stays frozen, in eval mode")
     t.add_argument("--recon", choices=["squared", "euclidean"], default=LossWeights.recon,
                    help="pose reconstruction loss: sum of squared errors, or sum of joint distances (as EPE)")
     t.add_argument("--eval-every", type=int, default=1000)

@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
             "aligned_visible_joints": numbers(visible.aligned),
             "image_vae_decoder_visible_joints": numbers(visible.image_vae),
             "keypoints_2d_px": round(report.keypoints_2d_px, 2), "presence_accuracy": round(report.presence_accuracy, 4),
+            "visibility_roc_auc": round(report.visibility_auc, 4),
             **extra,
         },
     })

@@ -30,8 +30,8 @@ def test_keypoints_stay_inside_the_crop_and_joint_features_have_the_head_width(b
     net = build_backbone(cfg)
     head = KeypointHeatmaps(net.channels, cfg.input_size).eval()
     with torch.no_grad():
-        kp, feats, _, visibility = head(net(torch.rand(3, 3, 128, 128)))
-    assert kp.shape == (3, 21, 2) and feats.shape == (3, 21, head.width) and visibility.shape == (3, 21)
+        kp, feats, logits = head(net(torch.rand(3, 3, 128, 128)))
+    assert kp.shape == (3, 21, 2) and feats.shape == (3, 21, head.width) and logits.shape == (3, 21, 16 * 16)
     # expectations over cell centres lie within the outermost centres
     assert kp.min() >= 3.5 and kp.max() <= 123.5
 

@@ -124,7 +124,7 @@ def test_train_only_changes_just_the_named_head(tmp_path):
     samples = toy_samples(6)
     model = build_model(SMALL)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    head = "image_vae.encoder.keypoints.visibility"
+    head = "visibility"
     cfg = TrainConfig(pose_steps=0, image_steps=0, finetune_steps=20, batch_size=6, lr=1e-3, checkpoint_every=1000,
                       eval_every=0, train_only=(head,))
     Trainer(model, cfg, samples, tmp_path, progress=False).run()

@@ -75,7 +75,10 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 #: heads added after earlier checkpoints were written: a warm start from one of those leaves them
 #: freshly initialised (to be trained), instead of refusing the checkpoint
-ADDED_HEADS: Final = ("image_vae.encoder.keypoints.visibility.",)
+ADDED_HEADS: Final = ("visibility.",)
+#: heads that older checkpoints hold under other names and that a newer head replaces: their weights
+#: are not loaded (the visibility head moved onto the whole model when it began to read the 3D pose)
+SUPERSEDED_HEADS: Final = ("image_vae.encoder.keypoints.visibility.",)
 
 
 def load_model(path: str | os.PathLike[str], expected: ModelConfig | None = None) -> HandModel:
@@ -104,12 +107,11 @@ def load_weights(model: HandModel, state_dict: dict[str, torch.Tensor], origin: 
     Only the :data:`ADDED_HEADS` may be missing (a checkpoint older than them): they are set to
     zeros, the same answer every time (a visibility of 0.5), with a warning."""
     own = model.state_dict()
+    state_dict = {k: v for k, v in state_dict.items() if not k.startswith(SUPERSEDED_HEADS)}
     added = sorted(k for k in set(own) - set(state_dict) if k.startswith(ADDED_HEADS))
     if added:
         warnings.warn(f"{origin} predates the heads {sorted({k.rsplit('.', 1)[0] for k in added})}; they are "
                       "zeroed (visibility 0.5 for every joint)", stacklevel=2)
-        # an older version of such a head (other weight names) is superseded, not loaded
-        state_dict = {k: v for k, v in state_dict.items() if k in own or not k.startswith(ADDED_HEADS)}
         state_dict.update({k: torch.zeros_like(own[k]) for k in added})
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))

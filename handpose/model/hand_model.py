@@ -1,6 +1,6 @@
 """The full model: pose VAE + image VAE + variational alignment, with one inference entry point.
 
-Inference (the aligned path, DESIGN.md §1): ``y_hat = D_theta(mu_T(mu_psi(x)))`` — image encoder ->
+Inference (the aligned path, docs/DESIGN.md §1): ``y_hat = D_theta(mu_T(mu_psi(x)))`` — image encoder ->
 translator -> pose decoder. The image VAE's own decoder ``D_omega(mu_psi(x))`` stays reachable
 through :meth:`HandModel.infer` for the ablation.
 """
@@ -17,6 +17,7 @@ from handpose.errors import InputError
 from handpose.model.alignment import build_alignment
 from handpose.model.image_vae import ImageEncoding, ImageVAE
 from handpose.model.pose_vae import PoseVAE
+from handpose.model.visibility_head import VisibilityHead
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class HandModel(nn.Module):
         self.pose_vae = PoseVAE(config)
         self.image_vae = ImageVAE(config)
         self.alignment = build_alignment(config)
+        self.visibility = VisibilityHead(self.image_vae.encoder.keypoints.width, config.input_size)
 
     def check_images(self, images: torch.Tensor) -> None:
         """Raise InputError unless ``images`` is float32 (N, 3, S, S) with S = config.input_size."""
@@ -63,12 +65,13 @@ class HandModel(nn.Module):
         """Deterministic predictions for float32 (N, 3, S, S) RGB crops in [0, 1], baseline included."""
         self.check_images(images)
         enc = self.image_vae.encoder(images)
+        pose = self.decode_aligned(enc)
         return ModelOutput(
-            pose_norm=self._decode_aligned(enc),
+            pose_norm=pose,
             keypoints_crop_px=enc.keypoints_crop_px,
             presence=torch.sigmoid(enc.presence_logit),
             pose_norm_image_vae=self.image_vae.decoder(enc.posterior.mu),
-            visibility=torch.sigmoid(enc.visibility_logit),
+            visibility=torch.sigmoid(self.visibility_logit(enc, pose)),
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -76,9 +79,15 @@ class HandModel(nn.Module):
         visibility (N,21))."""
         self.check_images(images)
         enc = self.image_vae.encoder(images)
-        return (self._decode_aligned(enc), enc.keypoints_crop_px, torch.sigmoid(enc.presence_logit),
-                torch.sigmoid(enc.visibility_logit))
+        pose = self.decode_aligned(enc)
+        return (pose, enc.keypoints_crop_px, torch.sigmoid(enc.presence_logit),
+                torch.sigmoid(self.visibility_logit(enc, pose)))
 
-    def _decode_aligned(self, enc: ImageEncoding) -> torch.Tensor:
-        """D_theta(mu_T(mu_psi(x))): (N, 21, 3)."""
+    def decode_aligned(self, enc: ImageEncoding) -> torch.Tensor:
+        """The deterministic aligned path D_theta(mu_T(mu_psi(x))): normalised pose (N, 21, 3)."""
         return self.pose_vae.decoder(self.alignment(enc.posterior.mu, enc.posterior).mu)
+
+    def visibility_logit(self, enc: ImageEncoding, pose_norm: torch.Tensor) -> torch.Tensor:
+        """(N, 21) logit of "this joint is visible" (not hidden by the hand itself, another object
+        or the crop's edge), from the encoding and the aligned pose ``pose_norm`` (N, 21, 3)."""
+        return self.visibility(enc.joint_features, enc.keypoints_crop_px, enc.heatmap_logits, pose_norm)

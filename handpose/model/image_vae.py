@@ -30,15 +30,15 @@ class ImageEncoding:
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence_logit: (N,) logit of "a hand is in the crop".
         heatmap_logits: (N, 21, C) logits of the keypoint heatmaps over their C cells.
-        visibility_logit: (N, 21) logit of "this joint is visible" (not hidden by the hand
-            itself, another object or the crop's edge).
+        joint_features: (N, 21, width) the merged map pooled by each joint's heatmap (what the
+            image looks like at that joint; the visibility head reads it).
     """
 
     posterior: DiagonalGaussian
     keypoints_crop_px: torch.Tensor
     presence_logit: torch.Tensor
     heatmap_logits: torch.Tensor
-    visibility_logit: torch.Tensor
+    joint_features: torch.Tensor
 
 
 #: features of the image encoder shared by the latent and presence heads
@@ -68,11 +68,11 @@ class ImageEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> ImageEncoding:
         maps = self.backbone((images - self.rgb_mean) / self.rgb_std)
-        kp, joint_features, heatmap_logits, visibility_logit = self.keypoints(maps)
+        kp, joint_features, heatmap_logits = self.keypoints(maps)
         where = kp / self.input_size - 0.5
         feats = self.fuse(torch.cat([maps.stride32.mean(dim=(2, 3)), joint_features.flatten(1), where.flatten(1)], 1))
         return ImageEncoding(DiagonalGaussian.from_params(self.latent(feats)), kp, self.presence(feats).squeeze(-1),
-                             heatmap_logits, visibility_logit)
+                             heatmap_logits, joint_features)
 
 
 class ImageVAE(nn.Module):

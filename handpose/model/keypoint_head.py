@@ -1,12 +1,12 @@
 """2D keypoints as heatmaps with a soft-argmax (integral regression), what the heatmaps point at,
-and whether each joint is visible.
+and the features behind each joint's visibility.
 
 The three backbone maps are merged top-down (1x1 lateral convolutions, nearest upsampling, sums)
 into one stride-8 map of ``width`` channels; a 1x1 convolution gives one heatmap per joint. A
 softmax over each heatmap's cells is a distribution over where the joint is, and its weights pool
 the merged map into a feature vector per joint — what the image looks like at that joint, which is
-where its depth and occlusion show; :class:`VisibilityHead` reads the joints' visibility from those
-vectors.
+where its depth and occlusion show; :class:`handpose.model.visibility_head.VisibilityHead` reads
+the joints' visibility from those vectors (and the 3D pose, so it sits on the whole model).
 
 Decoding the position: ``"global"`` takes the expectation over the whole map. Where a heatmap is
 not sharp (real photos, far from the renders it learnt on) the tails of the distribution pull that
@@ -24,7 +24,6 @@ from torch import nn
 from typing import Literal
 
 from handpose.model.backbones import FeatureMaps
-from handpose.model.visibility_head import VisibilityHead
 from handpose.skeleton import NUM_JOINTS
 
 STRIDE = 8
@@ -76,7 +75,7 @@ def heatmap_target(keypoints_px: torch.Tensor, centres: torch.Tensor, sigma_px: 
 class KeypointHeatmaps(nn.Module):
     """:class:`FeatureMaps` of an (N, 3, S, S) crop -> 2D joints (N, 21, 2) in crop px (decoded as
     ``decode`` says), joint features (N, 21, width), the heatmap logits (N, 21, (S/8)^2) (for their
-    training loss) and the joints' visibility logits (N, 21).
+    training loss).
 
     Args:
         channels: channels of the stride 8/16/32 backbone maps.
@@ -95,10 +94,9 @@ class KeypointHeatmaps(nn.Module):
         self.lateral = nn.ModuleList([_conv_bn(c, width) for c in channels])
         self.smooth = nn.Sequential(_conv_bn(width, width, 3, groups=width), _conv_bn(width, width))
         self.logits = nn.Conv2d(width, NUM_JOINTS, 1)
-        self.visibility = VisibilityHead(width, input_size)
         self.register_buffer("cell_xy", cell_centres(input_size // STRIDE), persistent=False)
 
-    def forward(self, maps: FeatureMaps) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, maps: FeatureMaps) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         lat8, lat16, lat32 = self.lateral
         x = lat32(maps.stride32)
         x = F.interpolate(x, scale_factor=2.0, mode="nearest") + lat16(maps.stride16)
@@ -109,4 +107,4 @@ class KeypointHeatmaps(nn.Module):
         if self.decode == "local":
             keypoints = local_soft_argmax(logits, self.cell_xy)
         joint_features = weights @ x.flatten(2).transpose(1, 2)  # (N, 21, width)
-        return keypoints, joint_features, logits, self.visibility(joint_features, keypoints, weights)
+        return keypoints, joint_features, logits

@@ -1,4 +1,4 @@
-"""Training losses (DESIGN.md §1) for the three stages of the schedule.
+"""Training losses (docs/DESIGN.md §1) for the three stages of the schedule.
 
 Reconstruction terms are, per sample, either squared errors summed over the 63 pose numbers (a
 Gaussian likelihood) or the 21 joints' Euclidean distances summed (a likelihood with heavier tails,
@@ -169,7 +169,8 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
             teacher_loss = _masked_mean(rotation_aligned_error(aligned_pose, batch.teacher_pose)
                                         + rotation_aligned_error(image_pose, batch.teacher_pose), taught)
         if batch.visible is not None and batch.visible_known is not None:
-            per_joint = F.binary_cross_entropy_with_logits(enc.visibility_logit, batch.visible.float(),
+            logit = model.visibility_logit(enc, model.decode_aligned(enc))
+            per_joint = F.binary_cross_entropy_with_logits(logit, batch.visible.float(),
                                                            reduction="none").mean(-1)
             vis_loss = _masked_mean(per_joint, mask * batch.visible_known.float())
         size = float(model.config.input_size)

@@ -1,6 +1,6 @@
 """The training loop: staged or joint schedule, checkpoints with resume, DistributedDataParallel.
 
-Schedules (DESIGN.md §1):
+Schedules (docs/DESIGN.md §1):
 * "staged": the pose VAE on pose data, then the image VAE + translator + heads with the pose VAE
   frozen, then (optional) joint fine-tuning of everything.
 * "joint": everything from the start, on the image data.
@@ -67,7 +67,7 @@ class TrainConfig:
         losses: loss weights.
         augment: how image samples are re-viewed each time they are drawn
             (:mod:`handpose.data.augment`); None = as stored.
-        train_only: parameter-name prefixes (e.g. ``image_vae.encoder.keypoints.visibility``):
+        train_only: parameter-name prefixes (e.g. ``visibility``):
             when given, only those parameters train, in every stage, and the rest of the model
             stays in eval mode (its batch-norm statistics unchanged) - a head trained on a finished
             model. Empty = what each stage trains.
