@@ -21,7 +21,7 @@ from handpose.model.config import ModelConfig
 from handpose.data.augment import AugmentConfig
 from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints
 from handpose.data.mixture import Mixture
-from handpose.data.sources import open_dataset
+from handpose.data.datasets import open_dataset
 from handpose.model import build_model
 from handpose.model.checkpoint import warm_start
 from handpose.model.losses import LossWeights
@@ -37,7 +37,7 @@ INIT_PARTS = {"all": "", "pose_vae": "pose_vae.", "backbone": "image_vae.encoder
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", nargs="+", default=["synthetic:0"],
-                   help="image data specs (handpose.data.sources); several are mixed by --data-weights")
+                   help="image data specs (handpose.data.datasets); several are mixed by --data-weights")
     p.add_argument("--data-weights", type=float, nargs="+", default=None,
                    help="share of each --data in the batches (default: in proportion to their sizes)")
     p.add_argument("--convention", choices=["rig", "mediapipe"], default="rig",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from handpose.io.atomic import write_text_atomic
 from handpose.data.convention import KeypointOffsets, MediaPipePoints
-from handpose.data.sources import open_dataset
+from handpose.data.datasets import open_dataset
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import load_model
 from handpose.train.evaluate import evaluate

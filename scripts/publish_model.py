@@ -19,7 +19,7 @@ from pathlib import Path
 
 from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints
 from handpose.data.real_sets import SOURCES
-from handpose.data.sources import open_dataset
+from handpose.data.datasets import open_dataset
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model, read_checkpoint
 from handpose.model.manifest import record
 from handpose.train.evaluate import evaluate, write_report

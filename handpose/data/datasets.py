@@ -1,4 +1,4 @@
-"""Open any labelled data source from a short text spec (what the train and evaluate apps take).
+"""Open any labelled dataset from a short text spec (what the train and evaluate apps take).
 
 Specs::
 
