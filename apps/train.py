@@ -24,7 +24,7 @@ from handpose.data.mixture import Mixture
 from handpose.data.datasets import open_dataset
 from handpose.model import build_model
 from handpose.model.checkpoint import warm_start
-from handpose.model.losses import LossWeights
+from handpose.train.losses import LossWeights
 from handpose.train.evaluate import evaluate
 from handpose.train.real_eval import evaluate_real
 from handpose.train.trainer import TrainConfig, Trainer, init_distributed

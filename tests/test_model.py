@@ -11,7 +11,7 @@ from handpose.errors import CheckpointError, InputError
 from handpose.model import build_model
 from handpose.model.checkpoint import load_model, save_model
 from handpose.model.gaussian import DiagonalGaussian
-from handpose.model.losses import LossWeights, compute_losses, recon_error
+from handpose.train.losses import LossWeights, compute_losses, recon_error
 from tests.hand_fixtures import toy_samples
 
 torch.set_num_threads(1)

@@ -16,7 +16,7 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
-from handpose.model.losses import LossWeights, compute_losses, rotation_aligned_error
+from handpose.train.losses import LossWeights, compute_losses, rotation_aligned_error
 from handpose.train.real_eval import evaluate_real, spread
 from tests.hand_fixtures import toy_samples
 

@@ -13,7 +13,7 @@ from handpose.data.augment import AugmentConfig
 from handpose.data.batch import collate
 from handpose.model import build_model
 from handpose.model.checkpoint import load_model
-from handpose.model.losses import LossWeights
+from handpose.train.losses import LossWeights
 from handpose.train.trainer import TrainConfig, Trainer
 from tests.hand_fixtures import toy_samples
 
