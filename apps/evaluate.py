@@ -15,7 +15,7 @@ import torch
 from handpose.data.datasets import open_dataset
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model
-from handpose.train.evaluate import evaluate, write_report
+from handpose.eval.evaluate import evaluate, write_report
 
 
 def main(argv: list[str] | None = None) -> None:

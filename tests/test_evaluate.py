@@ -16,7 +16,7 @@ from handpose.data.shards import write_shard
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_default_model
-from handpose.train.evaluate import evaluate
+from handpose.eval.evaluate import evaluate
 from handpose.geometry.view_frame import from_view, view_rotation
 from tests.hand_fixtures import TOY_INTRINSICS, toy_samples
 

@@ -17,7 +17,7 @@ from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
 from handpose.train.losses import LossWeights, compute_losses, rotation_aligned_error
-from handpose.train.real_eval import evaluate_real, spread
+from handpose.eval.real_eval import evaluate_real, spread
 from tests.hand_fixtures import toy_samples
 
 

@@ -11,7 +11,7 @@ import torch
 from handpose.data.batch import collate
 from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
 from handpose.model.checkpoint import load_default_model
-from handpose.train.metrics import roc_auc
+from handpose.eval.metrics import roc_auc
 
 
 def test_roc_auc_known_answers():

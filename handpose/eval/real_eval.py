@@ -26,7 +26,7 @@ from handpose.data.pseudo_label import hand_side_px
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
-from handpose.train.metrics import procrustes_align
+from handpose.eval.metrics import procrustes_align
 
 
 @dataclass(frozen=True)

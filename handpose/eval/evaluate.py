@@ -25,7 +25,7 @@ from handpose.errors import InputError
 from handpose.infer.backends.base import BackendOutputs
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.hand_model import HandModel, ModelOutput
-from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics, roc_auc
+from handpose.eval.metrics import PoseMetrics, keypoint_error_2d, pose_metrics, roc_auc
 
 
 @dataclass(frozen=True)
