@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 
 from handpose.data.contact_sheet import contact_sheet
-from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
+from handpose.data.synth.synthetic import SyntheticConfig, SyntheticHandSource
 
 
 def main(argv: list[str] | None = None) -> int:

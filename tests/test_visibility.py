@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from handpose.data.batch import collate
-from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
+from handpose.data.synth.synthetic import SyntheticConfig, SyntheticHandSource
 from handpose.model.checkpoint import load_default_model
 from handpose.eval.metrics import roc_auc
 

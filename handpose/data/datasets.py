@@ -27,13 +27,13 @@ def open_dataset(spec: str, split: str = "train", size: int = 128) -> Sequence[H
             raise InputError(f"shards in {rest} have {data.crop_size} px crops, the model takes {size} px")
         return data
     if kind == "synthetic":
-        from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
+        from handpose.data.synth.synthetic import SyntheticConfig, SyntheticHandSource
 
         seed, _, count = rest.partition(":")
         return SyntheticHandSource(SyntheticConfig(crop_size=size), seed=int(seed or 0),
                                    num_samples=int(count or 100_000))
     if kind == "poses":
-        from handpose.data.pose_source import PoseSource
+        from handpose.data.synth.pose_source import PoseSource
 
         return PoseSource(seed=int(rest or 0))
     if kind in ("rhd", "stb", "freihand"):
