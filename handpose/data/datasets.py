@@ -40,14 +40,14 @@ def open_dataset(spec: str, split: str = "train", size: int = 128) -> Sequence[H
         if not rest:
             raise InputError(f"{kind}:ROOT expected (the dataset's folder), got {spec!r}")
         if kind == "rhd":
-            from handpose.data.rhd import RHDDataset
+            from handpose.data.public.rhd import RHDDataset
 
             return RHDDataset(rest, split, size)
         if kind == "stb":
-            from handpose.data.stb import STBDataset
+            from handpose.data.public.stb import STBDataset
 
             return STBDataset(rest, split, size)
-        from handpose.data.freihand import FreiHANDDataset
+        from handpose.data.public.freihand import FreiHANDDataset
 
         return FreiHANDDataset(rest, split, size)
     raise InputError(f"data spec must start with shards:, synthetic, poses, rhd:, stb: or freihand:, got {spec!r}")

@@ -24,7 +24,7 @@ from typing import Final
 
 import numpy as np
 
-from handpose.data.public import (
+from handpose.data.public.common import (
     DEFAULT_CROP_SIZE,
     PoseOnlyView,
     check_split,
