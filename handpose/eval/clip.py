@@ -99,7 +99,7 @@ def _to_mediapipe_points(joints: np.ndarray, intrinsics: np.ndarray, sides: list
     """Rig joint centres (T, H, 21, 3) mm -> MediaPipe's points, and their (T, H, 21, 2) projections
     with the per-frame ``intrinsics`` (T, 3, 3)."""
     from handpose.data.convention import KeypointOffsets
-    from handpose.data.public.common import project
+    from handpose.geometry.camera import project
 
     offsets = KeypointOffsets.load()
     moved = np.stack([np.stack([offsets.apply(joints[t, h], is_left=side == "left") for h, side in enumerate(sides)])

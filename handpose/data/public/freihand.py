@@ -29,11 +29,11 @@ from handpose.data.public.common import (
     PoseOnlyView,
     check_split,
     labelled_sample,
-    project,
     require_dir,
     require_file,
 )
 from handpose.data.sample import HandSample
+from handpose.geometry.camera import project
 from handpose.errors import InputError
 from handpose.io.images import read_rgb
 

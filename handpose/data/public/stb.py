@@ -44,10 +44,10 @@ from handpose.data.public.common import (
     PoseOnlyView,
     check_split,
     labelled_sample,
-    project,
     require_file,
 )
 from handpose.data.sample import HandSample
+from handpose.geometry.camera import project
 from handpose.io.images import read_rgb
 from handpose.errors import InputError, MissingDependencyError
 
