@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints
-from handpose.data.real_sets import SOURCES
+from handpose.data.real.sets import SOURCES
 from handpose.data.datasets import open_dataset
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model, read_checkpoint
 from handpose.model.manifest import record

@@ -22,7 +22,7 @@ import torch
 
 from handpose import skeleton
 from handpose.data.batch import collate
-from handpose.data.pseudo_label import hand_side_px
+from handpose.data.real.pseudo_label import hand_side_px
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
