@@ -75,7 +75,7 @@ def main() -> None:
         gaps_3d, gaps_2d = [], []
         for crops, rotations in hands:
             out = backend.run(np.ascontiguousarray(crops.transpose(0, 3, 1, 2), np.float32) / np.float32(255))
-            poses = from_view(out.pose_norm, rotations)
+            poses = from_view(out.joints_view_norm, rotations)
             for k, angle in ((1, a.angle), (2, -a.angle)):
                 kp = RollEnsemble((angle,)).unturn_keypoints(out.keypoints_crop_px[k : k + 1], 128)[0]
                 gaps_3d.append(np.linalg.norm(poses[k] - poses[0], axis=1).mean() * DEFAULT_HAND_SIZE_MM)

@@ -33,7 +33,7 @@ def answered(model):
     38-46 mm bones, 0.4-0.6 m away), and one negative crop."""
     samples = toy_samples(12, seed=3)
     with torch.no_grad():
-        pose = model.infer(images_to_tensor(np.stack([s.crop_rgb for s in samples]))).pose_norm.numpy()
+        pose = model.infer(images_to_tensor(np.stack([s.crop_rgb for s in samples]))).joints_view_norm.numpy()
     labelled = []
     for i, s in enumerate(samples):
         corner = np.array([20.0 + 45.0 * i, 400.0 - 30.0 * i])

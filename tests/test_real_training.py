@@ -88,7 +88,7 @@ def test_real_evaluation_known_answers():
     turn = Rotation.from_euler("z", 40, degrees=True).as_matrix()
     own = []
     for i, s in enumerate(samples):
-        shape = out.pose_norm[i].numpy().astype(np.float64) * 17.0
+        shape = out.joints_view_norm[i].numpy().astype(np.float64) * 17.0
         world = skeleton.mirror(shape) if s.is_left else shape
         own.append(replace(_teacher(s, world @ turn.T), keypoints_crop_px=out.keypoints_crop_px[i].numpy()))
     report = evaluate_real(model, own, "own answers", batch_size=4)

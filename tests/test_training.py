@@ -24,8 +24,8 @@ SMALL = ModelConfig(pose_hidden=128, translator_hidden=64)
 def _aligned_error(model, samples) -> float:
     batch = collate(samples)
     with torch.no_grad():
-        pred = model.eval().infer(batch.images).pose_norm
-    return float(((pred - batch.pose_norm) ** 2).sum(-1).sqrt().mean())
+        pred = model.eval().infer(batch.images).joints_view_norm
+    return float(((pred - batch.joints_view_norm) ** 2).sum(-1).sqrt().mean())
 
 
 def test_short_run_learns_pose_vae_and_aligned_path(tmp_path):

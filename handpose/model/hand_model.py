@@ -24,18 +24,18 @@ class ModelOutput:
     """Predictions for a batch of N crops.
 
     Attributes:
-        pose_norm: (N, 21, 3) normalised pose through the aligned path (right-hand frame), in the
+        joints_view_norm: (N, 21, 3) normalised pose through the aligned path (right-hand frame), in the
             crop's view frame (``handpose.geometry.view_frame``).
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) probability that a hand is in the crop.
-        pose_norm_image_vae: (N, 21, 3) the image VAE's own decoder output (baseline), same frame.
+        joints_view_norm_image_vae: (N, 21, 3) the image VAE's own decoder output (baseline), same frame.
         visibility: (N, 21) probability that each joint is visible in the crop.
     """
 
-    pose_norm: torch.Tensor
+    joints_view_norm: torch.Tensor
     keypoints_crop_px: torch.Tensor
     presence: torch.Tensor
-    pose_norm_image_vae: torch.Tensor
+    joints_view_norm_image_vae: torch.Tensor
     visibility: torch.Tensor
 
 
@@ -64,15 +64,15 @@ class HandModel(nn.Module):
         self.check_images(images)
         enc = self.image_vae.encoder(images)
         return ModelOutput(
-            pose_norm=self._decode_aligned(enc),
+            joints_view_norm=self._decode_aligned(enc),
             keypoints_crop_px=enc.keypoints_crop_px,
             presence=torch.sigmoid(enc.presence_logit),
-            pose_norm_image_vae=self.image_vae.decoder(enc.posterior.mu),
+            joints_view_norm_image_vae=self.image_vae.decoder(enc.posterior.mu),
             visibility=torch.sigmoid(enc.visibility_logit),
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The exported graph: images -> (pose_norm (N,21,3), keypoints_crop_px (N,21,2), presence (N,),
+        """The exported graph: images -> (joints_view_norm (N,21,3), keypoints_crop_px (N,21,2), presence (N,),
         visibility (N,21))."""
         self.check_images(images)
         enc = self.image_vae.encoder(images)
