@@ -17,7 +17,7 @@ import cv2
 from handpose.data.contact_sheet import contact_sheet
 from handpose.errors import InputError
 from handpose.io.atomic import check_writable_file
-from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
+from handpose.data.synth.synthetic import SyntheticConfig, SyntheticHandSource
 
 
 def main(argv: list[str] | None = None) -> int:

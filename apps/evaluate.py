@@ -13,18 +13,18 @@ from pathlib import Path
 
 import torch
 
-from handpose.data.sources import open_dataset
+from handpose.data.datasets import open_dataset
 from handpose.errors import HandposeError
 from handpose.io.atomic import check_writable_folder
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model
-from handpose.train.evaluate import evaluate, write_report
+from handpose.eval.evaluate import evaluate, write_report
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
-    p.add_argument("--data", required=True, help="data spec (handpose.data.sources)")
+    p.add_argument("--data", required=True, help="data spec (handpose.data.datasets)")
     p.add_argument("--split", default="test")
     p.add_argument("--count", type=int, default=0, help="evaluate only the first COUNT samples (0 = all)")
     p.add_argument("--visible-only", action="store_true", help="count visible joints only (RHD protocol)")

@@ -3,7 +3,7 @@
     python -m apps.export                                  # the default model -> models/handpose_default.onnx
     python -m apps.export --checkpoint my.pt --out my.onnx
 
-The graph is ``images`` (N, 3, S, S) float32 RGB in [0, 1] -> ``pose_norm`` (N, 21, 3),
+The graph is ``images`` (N, 3, S, S) float32 RGB in [0, 1] -> ``joints_view_norm`` (N, 21, 3),
 ``keypoints_crop_px`` (N, 21, 2), ``presence`` (N,), ``visibility`` (N, 21)
 (``handpose.infer.export``). After writing, ONNX Runtime runs the file on a batch of 3 crops and
 every output is compared with torch's; a gap over ``--tolerance`` exits with status 1.

@@ -2,8 +2,8 @@
 
     handpose-pseudo-label --root DATA_ROOT --out data/real    # DATA_ROOT holds real_hands/, real_hand_photos/
 
-Reads the sets described in ``handpose.data.real_sets`` under ROOT, labels each hand with
-``handpose.data.pseudo_label.Teacher`` (photo and mirrored copy must agree), and writes
+Reads the sets described in ``handpose.data.real.sets`` under ROOT, labels each hand with
+``handpose.data.real.pseudo_label.Teacher`` (photo and mirrored copy must agree), and writes
 ``OUT/train/*.npz`` and ``OUT/val/*.npz`` (the validation split is by person, session or time),
 ``OUT/labels.jsonl`` (every image: its split, group, and each hand's outcome) and
 ``OUT/summary.json``. Deterministic: the same inputs give the same files. The whole output is
@@ -19,8 +19,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from handpose.data.pseudo_label import Teacher, TeacherConfig, teacher_sample
-from handpose.data.real_sets import iter_real_images
+from handpose.data.real.pseudo_label import Teacher, TeacherConfig, teacher_sample
+from handpose.data.real.sets import iter_real_images
 from handpose.data.sample import HandSample
 from handpose.data.shards import write_shards
 from handpose.detect.detector import HandDetector

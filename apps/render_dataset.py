@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from handpose.data.prerender import RenderJob, prerender
-from handpose.data.synthetic import SyntheticConfig
+from handpose.data.synth.prerender import RenderJob, prerender
+from handpose.data.synth.synthetic import SyntheticConfig
 
 
 def main(argv: list[str] | None = None) -> None:

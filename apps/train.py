@@ -21,12 +21,12 @@ from handpose.model.config import ModelConfig
 from handpose.data.augment import AugmentConfig
 from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints
 from handpose.data.mixture import Mixture
-from handpose.data.sources import open_dataset
+from handpose.data.datasets import open_dataset
 from handpose.model import build_model
 from handpose.model.checkpoint import warm_start
-from handpose.model.losses import LossWeights
-from handpose.train.evaluate import evaluate
-from handpose.train.real_eval import evaluate_real
+from handpose.train.losses import LossWeights
+from handpose.eval.evaluate import evaluate
+from handpose.eval.real_eval import evaluate_real
 from handpose.train.trainer import TrainConfig, Trainer, init_distributed
 
 #: --init-part names -> weight-name prefixes
@@ -37,7 +37,7 @@ INIT_PARTS = {"all": "", "pose_vae": "pose_vae.", "backbone": "image_vae.encoder
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", nargs="+", default=["synthetic:0"],
-                   help="image data specs (handpose.data.sources); several are mixed by --data-weights")
+                   help="image data specs (handpose.data.datasets); several are mixed by --data-weights")
     p.add_argument("--data-weights", type=float, nargs="+", default=None,
                    help="share of each --data in the batches (default: in proportion to their sizes)")
     p.add_argument("--convention", choices=["rig", "mediapipe"], default="rig",
@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "points by --offsets (handpose.data.convention), as teacher labels are")
     p.add_argument("--offsets", type=Path, default=DEFAULT_OFFSETS_FILE, help="keypoint offsets JSON")
     p.add_argument("--real-eval-data", default=None,
-                   help="teacher-labelled real photos evaluated every --eval-every steps (handpose.train.real_eval)")
+                   help="teacher-labelled real photos evaluated every --eval-every steps (handpose.eval.real_eval)")
     p.add_argument("--pose-data", default="poses:0", help="pose data spec for the pose-VAE stage")
     p.add_argument("--eval-data", default=None, help="data spec evaluated every --eval-every steps")
     p.add_argument("--eval-count", type=int, default=512, help="samples of --eval-data used per evaluation")

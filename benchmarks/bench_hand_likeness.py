@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handpose.data.frames import FrameRenderer, SyntheticFrame, hand_sequence, random_frame
+from handpose.data.synth.frames import FrameRenderer, SyntheticFrame, hand_sequence, random_frame
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "hand_landmarker.task"
 

@@ -1,7 +1,7 @@
 """Metric-3D accuracy of the whole pipeline on rendered video with known answers.
 
 Runs :class:`HandPosePipeline` (MediaPipe + tracking + the model + lifting) on the renderer's
-moving-hand clip (``handpose.data.frames.hand_sequence``: known camera-frame joints in mm, 2D in px,
+moving-hand clip (``handpose.data.synth.frames.hand_sequence``: known camera-frame joints in mm, 2D in px,
 intrinsics = the pipeline's default for 640x480) twice: lifting from the 2D keypoints alone, and with
 the rendered depth image. Reports per frame, over the frames where a hand was reported:
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handpose.data.frames import hand_sequence
+from handpose.data.synth.frames import hand_sequence
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT
 from handpose.types import Frame

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from handpose.data import hand_poses
-from handpose.data.backgrounds import BackgroundBank
-from handpose.data.frames import FrameRenderer, default_intrinsics, hand_spec
-from handpose.data.pose_source import PoseSource
-from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
+from handpose.data.synth import hand_poses
+from handpose.data.synth.backgrounds import BackgroundBank
+from handpose.data.synth.frames import FrameRenderer, default_intrinsics, hand_spec
+from handpose.data.synth.pose_source import PoseSource
+from handpose.data.synth.synthetic import SyntheticConfig, SyntheticHandSource
 
 TARGET_128 = 150.0
 

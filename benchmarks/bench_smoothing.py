@@ -6,7 +6,7 @@ about what 3D lifting gives):
 * ``still+sway``: the rig's 21 joints (mm) held still for 3 s, then swaying and bobbing
   (0.6 Hz, 120 mm / 40 mm) for 7 s;
 * ``rendered clip``: the ground-truth joints of the renderer's moving-hand clip
-  (``handpose.data.frames.hand_sequence``: the hand moves, turns and changes gesture), 10 s.
+  (``handpose.data.synth.frames.hand_sequence``: the hand moves, turns and changes gesture), 10 s.
 
 For the raw track, the live One Euro filter and the offline RTS smoother it reports:
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handpose.data import rig
+from handpose.data.synth import rig
 from handpose.smooth.filters import MILLIMETRE_DEFAULTS, OneEuroFilter, rts_smooth
 
 FPS = 30.0
@@ -49,7 +49,7 @@ def still_then_sway(times: np.ndarray) -> np.ndarray:
 
 def rendered_clip(n_frames: int) -> np.ndarray:
     """(T, 21, 3) mm ground truth of the renderer's moving-hand clip."""
-    from handpose.data.frames import hand_sequence
+    from handpose.data.synth.frames import hand_sequence
 
     return np.array([frame.hands[0].joints_cam_mm for frame in hand_sequence(n_frames, fps=FPS, seed=0)])
 

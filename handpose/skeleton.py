@@ -11,7 +11,7 @@ Canonical order (MediaPipe's, also FreiHAND's)::
 
 Wrist definition: the labels this project produces (synthetic renders) put joint 0 where
 MediaPipe puts it, 20% of the way from the anatomical wrist towards the middle MCP
-(see ``handpose.data.rig``). Foreign datasets keep their own wrist.
+(see ``handpose.data.synth.rig``). Foreign datasets keep their own wrist.
 
 A "normalised pose" is root-relative (root = wrist, joint 0) and divided by the length of
 the middle finger's MCP->PIP bone (joints 9->10), in a right-hand frame: left hands are

@@ -5,12 +5,12 @@
 
 For each checkpoint:
 
-* real validation photos (``handpose.train.real_eval``): 2D error against the teacher in units of
+* real validation photos (``handpose.eval.real_eval``): 2D error against the teacher in units of
   the hand's box side, PCK at 0.1 / 0.2, spread ratio, PA-MPJPE against MediaPipe's world
   landmarks for the aligned path and the image VAE's own decoder; with each 2D decoding
   (``--decodings``), as a checkpoint can be read either way; and per real set (``--labels``: the
   labeller's log, which names each validation hand's set), for the checkpoint's own decoding;
-* the synthetic held-out set under the papers' protocol (``handpose.train.evaluate``), visible
+* the synthetic held-out set under the papers' protocol (``handpose.eval.evaluate``), visible
   joints and all joints, with its labels as the renderer makes them (the rig's joint centres) and
   moved onto MediaPipe's points (``handpose.data.convention``), the points a model trained with
   ``--convention mediapipe`` gives.
@@ -25,11 +25,11 @@ from pathlib import Path
 
 from handpose.io.atomic import write_text_atomic
 from handpose.data.convention import KeypointOffsets, MediaPipePoints
-from handpose.data.sources import open_dataset
+from handpose.data.datasets import open_dataset
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import load_model
-from handpose.train.evaluate import evaluate
-from handpose.train.real_eval import evaluate_real
+from handpose.eval.evaluate import evaluate
+from handpose.eval.real_eval import evaluate_real
 
 
 def main(argv: list[str] | None = None) -> None:

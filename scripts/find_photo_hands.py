@@ -1,10 +1,10 @@
 """Find the hands in background photos once, so synthetic backgrounds can avoid them.
 
-    python scripts/find_photo_hands.py [--photos DIR] [--out handpose/data/assets/photo_hand_boxes.json]
+    python scripts/find_photo_hands.py [--photos DIR] [--out handpose/data/synth/assets/photo_hand_boxes.json]
 
 Runs MediaPipe (whole photo + magnified tiles) on every image under ``--photos`` and writes
 {sha1: {"file", "size": [w, h], "boxes": [[x0, y0, x1, y1], ...]}} (px), merged into ``--out``.
-The synthetic data (``handpose.data.backgrounds``) uses a photo only if it has an entry with
+The synthetic data (``handpose.data.synth.backgrounds``) uses a photo only if it has an entry with
 at least one box, and only its regions away from those boxes.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from handpose.data.backgrounds import DEFAULT_PHOTO_DIR, HAND_BOXES_FILE, detect_hand_boxes, file_key, find_photos
+from handpose.data.synth.backgrounds import DEFAULT_PHOTO_DIR, HAND_BOXES_FILE, detect_hand_boxes, file_key, find_photos
 from handpose.detect.detector import HandDetector
 
 

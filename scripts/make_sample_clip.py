@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from handpose.io.atomic import atomic_path
-from handpose.data.frames import hand_sequence
+from handpose.data.synth.frames import hand_sequence
 
 ASSETS = Path(__file__).resolve().parents[1] / "apps" / "assets"
 

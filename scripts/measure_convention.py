@@ -23,7 +23,7 @@ from handpose import skeleton
 from handpose.io.atomic import write_text_atomic
 from handpose.data.convention import fit_offsets, hand_frame
 from handpose.data.sample import HandSample
-from handpose.data.sources import open_dataset
+from handpose.data.datasets import open_dataset
 from handpose.geometry.crop import square_box
 from handpose.detect.detector import HandDetector
 

@@ -3,7 +3,7 @@ held-out set and record sha256, training and evaluation in ``models/MANIFEST.jso
 evaluation is recorded over all joints and over the visible joints only (RHD's protocol, docs/DESIGN.md §4);
 with ``--convention mediapipe`` also against the held-out labels moved onto MediaPipe's points (what
 such a model outputs); with ``--real-eval-data`` on teacher-labelled real photos
-(``handpose.train.real_eval``), whose sources and licences are recorded too.
+(``handpose.eval.real_eval``), whose sources and licences are recorded too.
 
     python scripts/publish_model.py --run runs/default --eval-data shards:data/synth_test --command "..."
     python scripts/publish_model.py --run runs/real --eval-data shards:data/synth_test --convention mediapipe \
@@ -18,13 +18,13 @@ import shutil
 from pathlib import Path
 
 from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints
-from handpose.data.real_sets import SOURCES
-from handpose.data.sources import open_dataset
+from handpose.data.real.sets import SOURCES
+from handpose.data.datasets import open_dataset
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model, read_checkpoint
 from handpose.model.manifest import record
-from handpose.train.evaluate import evaluate, write_report
-from handpose.train.metrics import PoseMetrics
-from handpose.train.real_eval import evaluate_real
+from handpose.eval.evaluate import evaluate, write_report
+from handpose.eval.metrics import PoseMetrics
+from handpose.eval.real_eval import evaluate_real
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from handpose.io.atomic import write_text_atomic
 from handpose.geometry.camera import CameraIntrinsics
 from handpose.io.images import list_images, read_rgb
-from handpose.data.sources import open_dataset
+from handpose.data.datasets import open_dataset
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.detect.detector import HandDetector
 from handpose.infer.backends.factory import create_backend
@@ -62,7 +62,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoints", type=Path, nargs="+", required=True)
     p.add_argument("--images", type=Path, default=PHOTOS)
-    p.add_argument("--data", default=None, help="a data spec (handpose.data.sources) instead of --images")
+    p.add_argument("--data", default=None, help="a data spec (handpose.data.datasets) instead of --images")
     p.add_argument("--count", type=int, default=400, help="hands of --data used")
     p.add_argument("--angle", type=float, default=30.0)
     p.add_argument("--out", type=Path, default=Path("outputs/real_photo_consistency.json"))
@@ -75,7 +75,7 @@ def main() -> None:
         gaps_3d, gaps_2d = [], []
         for crops, rotations in hands:
             out = backend.run(np.ascontiguousarray(crops.transpose(0, 3, 1, 2), np.float32) / np.float32(255))
-            poses = from_view(out.pose_norm, rotations)
+            poses = from_view(out.joints_view_norm, rotations)
             for k, angle in ((1, a.angle), (2, -a.angle)):
                 kp = RollEnsemble((angle,)).unturn_keypoints(out.keypoints_crop_px[k : k + 1], 128)[0]
                 gaps_3d.append(np.linalg.norm(poses[k] - poses[0], axis=1).mean() * DEFAULT_HAND_SIZE_MM)

@@ -1,5 +1,5 @@
 """Real hand photos for smoke and parity tests: some of the package's background photos
-(``handpose/data/assets/backgrounds``, MediaPipe's gesture test data, Apache-2.0).
+(``handpose/data/synth/assets/backgrounds``, MediaPipe's gesture test data, Apache-2.0).
 
 They have no 3D labels; tests use them to check detection, handedness, cropping and backend parity
 on real pictures.
@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from handpose.data.backgrounds import DEFAULT_PHOTO_DIR
+from handpose.data.synth.backgrounds import DEFAULT_PHOTO_DIR
 
 PHOTO_DIR = DEFAULT_PHOTO_DIR
 

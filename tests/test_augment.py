@@ -10,7 +10,7 @@ import pytest
 
 from handpose.data.augment import AugmentConfig, augment
 from handpose.data.sample import HandSample
-from handpose.data.scene import hand_joints, project, random_hand_spec
+from handpose.data.synth.scene import hand_joints, project, random_hand_spec
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.errors import InputError
 

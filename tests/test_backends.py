@@ -37,7 +37,7 @@ def backends(model):
 
 
 def _compare(a: BackendOutputs, b: BackendOutputs, tolerance: float) -> None:
-    for name in ("pose_norm", "keypoints_crop_px", "presence", "visibility"):
+    for name in ("joints_view_norm", "keypoints_crop_px", "presence", "visibility"):
         x, y = getattr(a, name), getattr(b, name)
         assert x.shape == y.shape and x.dtype == y.dtype == np.float32, name
         assert np.abs(x - y).max() <= tolerance, f"{name}: max abs diff {np.abs(x - y).max()}"
@@ -49,7 +49,7 @@ def test_torch_and_onnxruntime_agree_on_random_crops(backends, model, batch):
     images = np.random.default_rng(batch).random((batch, 3, size, size), dtype=np.float32)
     torch_out = backends["torch"].run(images)
     ort_out = backends["onnxruntime"].run(images)
-    assert ort_out.pose_norm.shape == (batch, 21, 3) and ort_out.presence.shape == (batch,)
+    assert ort_out.joints_view_norm.shape == (batch, 21, 3) and ort_out.presence.shape == (batch,)
     for out in (torch_out, ort_out):
         assert out.visibility.shape == (batch, 21)
         assert np.all((out.visibility >= 0.0) & (out.visibility <= 1.0))
@@ -78,10 +78,10 @@ def test_results_match_single_crop_runs(backends, model):
     size = model.config.input_size
     images = np.random.default_rng(7).random((3, 3, size, size), dtype=np.float32)
     batch = backends["onnxruntime"].run(images)
-    batched = [(batch.pose_norm[k].copy(), batch.presence[k].copy(), batch.visibility[k].copy()) for k in range(3)]
+    batched = [(batch.joints_view_norm[k].copy(), batch.presence[k].copy(), batch.visibility[k].copy()) for k in range(3)]
     for k in range(3):
         alone = backends["onnxruntime"].run(np.ascontiguousarray(images[k : k + 1]))
-        assert np.abs(alone.pose_norm[0] - batched[k][0]).max() <= TOLERANCE
+        assert np.abs(alone.joints_view_norm[0] - batched[k][0]).max() <= TOLERANCE
         assert abs(alone.presence[0] - batched[k][1]) <= TOLERANCE
         assert np.abs(alone.visibility[0] - batched[k][2]).max() <= TOLERANCE
 

@@ -11,7 +11,7 @@ from handpose.data.convention import (
     DEFAULT_OFFSETS_FILE, KeypointOffsets, MediaPipePoints, fit_offsets, hand_frame, to_mediapipe_points,
 )
 from handpose.data.sample import HandSample
-from handpose.data.scene import hand_joints, project, random_hand_spec
+from handpose.data.synth.scene import hand_joints, project, random_hand_spec
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.errors import InputError
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from handpose.data import stb as stb_module
-from handpose.data.freihand import FreiHANDDataset
-from handpose.data.rhd import RHDDataset
+from handpose.data.public import stb as stb_module
+from handpose.data.public.freihand import FreiHANDDataset
+from handpose.data.public.rhd import RHDDataset
 from handpose.data.sample import HandSample
-from handpose.data.stb import STBDataset
+from handpose.data.public.stb import STBDataset
 from handpose.errors import InputError
 from handpose.skeleton import JOINT_NAMES, palm_root
 

@@ -68,7 +68,7 @@ def test_bad_input_and_missing_model(detector, tmp_path):
 
 def test_labels_name_the_actual_hand_on_rendered_frames(detector):
     """Ground truth: a rendered right hand and left hand side by side, non-mirrored camera."""
-    frames_module = pytest.importorskip("handpose.data.frames")
+    frames_module = pytest.importorskip("handpose.data.synth.frames")
     try:
         frames = list(frames_module.hand_sequence(4, fps=2.0, seed=1, two_hands=True))
     except Exception as exc:  # no OpenGL context

@@ -16,7 +16,7 @@ from handpose.data.shards import write_shard
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_default_model
-from handpose.train.evaluate import evaluate
+from handpose.eval.evaluate import evaluate
 from handpose.geometry.view_frame import from_view, view_rotation
 from tests.hand_fixtures import TOY_INTRINSICS, toy_samples
 
@@ -33,7 +33,7 @@ def answered(model):
     38-46 mm bones, 0.4-0.6 m away), and one negative crop."""
     samples = toy_samples(12, seed=3)
     with torch.no_grad():
-        pose = model.infer(images_to_tensor(np.stack([s.crop_rgb for s in samples]))).pose_norm.numpy()
+        pose = model.infer(images_to_tensor(np.stack([s.crop_rgb for s in samples]))).joints_view_norm.numpy()
     labelled = []
     for i, s in enumerate(samples):
         corner = np.array([20.0 + 45.0 * i, 400.0 - 30.0 * i])

@@ -8,7 +8,7 @@ import pytest
 
 from handpose import skeleton
 from handpose.geometry.camera import CameraIntrinsics
-from handpose.data import rig
+from handpose.data.synth import rig
 from handpose.errors import InputError
 from handpose.geometry.lift import (DEFAULT_HAND_SIZE_MM, PALM_SURFACE_OFFSET_MM, STABLE_BONE_RATIOS, STABLE_BONES, pose_scale,
                            solve_translation, translation_from_depth)
@@ -86,7 +86,7 @@ def test_translation_from_depth_image(rest_pose_mm):
 
 def test_rendered_hand_translation(rest_pose_mm):
     """Rendered right hands facing the camera: exact 2D solve; depth buffer read at the palm within ~1.5 cm (the skin is 5-30 mm in front of the palm joints)."""
-    render = pytest.importorskip("handpose.data.render")
+    render = pytest.importorskip("handpose.data.synth.render")
     try:
         renderer = render.Renderer(640, 480)
     except Exception as exc:  # no OpenGL context on this machine
@@ -156,7 +156,7 @@ def test_translation_from_mediapipe_keypoints_on_rendered_frames():
     MediaPipe's joints differ from the rig's by ~10 px even at the palm (surface vs joint centre), so
     this measures what the 2D route gives with a real detector: x, y within ~2 cm, depth within ~15%.
     """
-    frames_module = pytest.importorskip("handpose.data.frames")
+    frames_module = pytest.importorskip("handpose.data.synth.frames")
     from handpose.detect.detector import HandDetector
 
     try:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from handpose.errors import InputError
-from handpose.train import metrics
+from handpose.eval import metrics
 from tests.hand_fixtures import random_poses
 
 

@@ -11,7 +11,7 @@ from handpose.errors import CheckpointError, InputError
 from handpose.model import build_model
 from handpose.model.checkpoint import load_model, save_model
 from handpose.model.gaussian import DiagonalGaussian
-from handpose.model.losses import LossWeights, compute_losses, recon_error
+from handpose.train.losses import LossWeights, compute_losses, recon_error
 from tests.hand_fixtures import toy_samples
 
 torch.set_num_threads(1)
@@ -23,12 +23,12 @@ def test_output_shapes(backbone, size):
     model = build_model(ModelConfig(backbone=backbone, input_size=size)).eval()
     with torch.no_grad():
         out = model.infer(torch.rand(3, 3, size, size))
-    assert out.pose_norm.shape == (3, 21, 3)
+    assert out.joints_view_norm.shape == (3, 21, 3)
     assert out.keypoints_crop_px.shape == (3, 21, 2)
     assert out.presence.shape == (3,)
-    assert out.pose_norm_image_vae.shape == (3, 21, 3)
+    assert out.joints_view_norm_image_vae.shape == (3, 21, 3)
     assert ((out.presence >= 0) & (out.presence <= 1)).all()
-    assert all(torch.isfinite(t).all() for t in (out.pose_norm, out.keypoints_crop_px, out.pose_norm_image_vae))
+    assert all(torch.isfinite(t).all() for t in (out.joints_view_norm, out.keypoints_crop_px, out.joints_view_norm_image_vae))
 
 
 @pytest.mark.parametrize("alignment", ["translator", "direct"])
@@ -60,7 +60,7 @@ def test_direct_alignment_is_identity():
     with torch.no_grad():
         enc = model.image_vae.encoder(x)
         expected = model.pose_vae.decoder(enc.posterior.mu)
-        assert torch.equal(model.infer(x).pose_norm, expected)
+        assert torch.equal(model.infer(x).joints_view_norm, expected)
 
 
 def test_eval_is_deterministic():

@@ -320,7 +320,7 @@ def test_clip_evaluation_against_the_sample_clips_ground_truth():
     # by default the truth is moved onto MediaPipe's points (what the model outputs): the rig's joint
     # centres then score the offsets themselves, and the moved truth scores zero
     from handpose.data.convention import KeypointOffsets
-    from handpose.data.public import project
+    from handpose.geometry.camera import project
 
     assert evaluate_clip(records(), gt_path).epe_mm > 1.0
     offsets = KeypointOffsets.load()

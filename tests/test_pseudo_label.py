@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from handpose.data.pseudo_label import Teacher, TeacherConfig, agree, hand_side_px, mirror_box, teacher_sample
+from handpose.data.real.pseudo_label import Teacher, TeacherConfig, agree, hand_side_px, mirror_box, teacher_sample
 from handpose.data.shards import ShardDataset
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.detect.detector import HandDetector
@@ -69,7 +69,7 @@ def test_garbled_and_flipped_copies_are_refused(detector):
 
 
 def _tiny_root(root: Path) -> None:
-    """Real photos laid out as the sets are (handpose.data.real_sets), names chosen for the split."""
+    """Real photos laid out as the sets are (handpose.data.real.sets), names chosen for the split."""
     photos = [PHOTO_DIR / p for p in ONE_HAND_PHOTOS]
     digits = root / "real_hands" / "sign_digits" / "3"
     webcam = root / "real_hands" / "webcam_hands" / "images"

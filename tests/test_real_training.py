@@ -16,8 +16,8 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
-from handpose.model.losses import LossWeights, compute_losses, rotation_aligned_error
-from handpose.train.real_eval import evaluate_real, spread
+from handpose.train.losses import LossWeights, compute_losses, rotation_aligned_error
+from handpose.eval.real_eval import evaluate_real, spread
 from tests.hand_fixtures import toy_samples
 
 
@@ -88,7 +88,7 @@ def test_real_evaluation_known_answers():
     turn = Rotation.from_euler("z", 40, degrees=True).as_matrix()
     own = []
     for i, s in enumerate(samples):
-        shape = out.pose_norm[i].numpy().astype(np.float64) * 17.0
+        shape = out.joints_view_norm[i].numpy().astype(np.float64) * 17.0
         world = skeleton.mirror(shape) if s.is_left else shape
         own.append(replace(_teacher(s, world @ turn.T), keypoints_crop_px=out.keypoints_crop_px[i].numpy()))
     report = evaluate_real(model, own, "own answers", batch_size=4)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from handpose.data.occluders import PRIMITIVES
-from handpose.data.render import Lighting, MeshDraw, Renderer
+from handpose.data.synth.occluders import PRIMITIVES
+from handpose.data.synth.render import Lighting, MeshDraw, Renderer
 from handpose.errors import InputError
 
 LIGHT = Lighting(ambient=np.full(3, 1.0), directions=np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]),

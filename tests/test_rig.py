@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from handpose import skeleton
-from handpose.data import hand_poses
-from handpose.data.rig import (
+from handpose.data.synth import hand_poses
+from handpose.data.synth.rig import (
     NUM_RIG_JOINTS,
     RIG_PARENTS,
     WRIST_LABEL_FRACTION,

@@ -58,7 +58,7 @@ def test_combine_brings_the_turned_answers_back():
     bases = [crop_from_keypoints(BOXES[0], SIZE, mirrored=False), crop_from_keypoints(BOXES[1], SIZE, mirrored=True)]
     rotations = np.concatenate([ensemble.view_rotations(b, CAMERA.K, SIZE) for b in bases])
     out = ensemble.combine(_turned_outputs(pose, keypoints, rotations, ensemble), rotations, SIZE)
-    np.testing.assert_allclose(out.pose_norm, pose, atol=1e-5)
+    np.testing.assert_allclose(out.joints_norm, pose, atol=1e-5)
     np.testing.assert_allclose(out.keypoints_crop_px, keypoints, atol=1e-3)
     np.testing.assert_allclose(out.presence, [0.9, 0.2], atol=1e-6)
     np.testing.assert_allclose(out.visibility, VISIBILITY, atol=1e-6)
@@ -67,7 +67,7 @@ def test_combine_brings_the_turned_answers_back():
     single = RollEnsemble((35.0,))
     turned = np.concatenate([single.view_rotations(b, CAMERA.K, SIZE) for b in bases])
     wrong = single.combine(_turned_outputs(pose, keypoints, turned, single), rotations[:: ensemble.count], SIZE)
-    assert np.abs(wrong.pose_norm - pose).mean() > 0.1
+    assert np.abs(wrong.joints_norm - pose).mean() > 0.1
 
 
 @pytest.mark.parametrize("mirrored", [False, True])
@@ -157,11 +157,11 @@ def test_the_trained_model_turned_back_agrees_with_its_plain_answer():
             turned = RollEnsemble((angle,))
             out = _run(backend, [base.warp(photo), turned.transforms(base)[0].warp(photo)])
             plain = view_rotation(base, camera.K)
-            reference = from_view(out.pose_norm[0], plain)
+            reference = from_view(out.joints_view_norm[0], plain)
             gap = lambda pose, w: np.linalg.norm(from_view(pose, w) - reference, axis=1).mean()  # noqa: E731
-            back.append(gap(out.pose_norm[1], turned.view_rotations(base, camera.K, SIZE)[0]))
-            wrong.append(gap(out.pose_norm[1], RollEnsemble((-angle,)).view_rotations(base, camera.K, SIZE)[0]))
-            raw.append(gap(out.pose_norm[1], plain))
+            back.append(gap(out.joints_view_norm[1], turned.view_rotations(base, camera.K, SIZE)[0]))
+            wrong.append(gap(out.joints_view_norm[1], RollEnsemble((-angle,)).view_rotations(base, camera.K, SIZE)[0]))
+            raw.append(gap(out.joints_view_norm[1], plain))
             kp_gap = lambda kp: np.linalg.norm(kp - out.keypoints_crop_px[0], axis=1).mean()  # noqa: E731
             kp_back.append(kp_gap(turned.unturn_keypoints(out.keypoints_crop_px[1:], SIZE)[0]))
             kp_raw.append(kp_gap(out.keypoints_crop_px[1]))
@@ -178,9 +178,9 @@ def test_pipeline_with_an_ensemble():
         (plain,) = pipeline(Frame(photo))
         out = _run(pipeline.backend, [base.warp(photo)])
     # the plain answer is the backend's, from the crop's view frame into the camera frame
-    np.testing.assert_allclose(plain.joints_norm, from_view(out.pose_norm[0], view_rotation(base, camera.K)),
+    np.testing.assert_allclose(plain.joints_norm, from_view(out.joints_view_norm[0], view_rotation(base, camera.K)),
                                atol=1e-5)
-    assert np.abs(plain.joints_norm - out.pose_norm[0]).max() > 1e-2  # the crop is off-axis: the frames differ
+    assert np.abs(plain.joints_norm - out.joints_view_norm[0]).max() > 1e-2  # the crop is off-axis: the frames differ
     np.testing.assert_allclose(plain.visibility, out.visibility[0], atol=1e-5)  # the hand's crop's visibility
     assert plain.visibility.shape == (21,) and plain.visibility.dtype == np.float32
     # three unturned copies average to the plain answer: the slots and the averaging line up
@@ -198,7 +198,7 @@ def test_pipeline_with_an_ensemble():
         out = _run(pipeline.backend, [t.warp(photo) for t in ensemble.transforms(base)])
     expected = ensemble.combine(out, ensemble.view_rotations(base, camera.K, SIZE), SIZE)
     assert ens.handedness == plain.handedness
-    np.testing.assert_allclose(ens.joints_norm, expected.pose_norm[0], atol=1e-4)
+    np.testing.assert_allclose(ens.joints_norm, expected.joints_norm[0], atol=1e-4)
     np.testing.assert_allclose(ens.keypoints_px, base.to_frame(expected.keypoints_crop_px[0]), atol=1e-2)
     np.testing.assert_allclose(ens.visibility, expected.visibility[0], atol=1e-5)
     assert np.abs(ens.joints_norm - plain.joints_norm).max() > 1e-3  # the turned crops did count

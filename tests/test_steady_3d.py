@@ -129,7 +129,7 @@ def test_depth_noise_grows_with_depth_and_falls_with_pixel_size():
 
 
 def _wobbly_hand(rng, frames):
-    from handpose.data import rig
+    from handpose.data.synth import rig
 
     rest = rig.joints21_mm(rig.forward_kinematics(rig.load_rig("right"), np.tile(np.eye(3), (25, 1, 1))))
     return rest, rest + rng.normal(0.0, 3.0, (frames, 21, 3))

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from handpose import skeleton
-from handpose.data import hand_poses
-from handpose.data.backgrounds import BackgroundBank
-from handpose.data.pose_source import PoseSource
-from handpose.data.scene import VISIBILITY_TOLERANCE_MM, hand_joints, project, random_hand_spec
+from handpose.data.synth import hand_poses
+from handpose.data.synth.backgrounds import BackgroundBank
+from handpose.data.synth.pose_source import PoseSource
+from handpose.data.synth.scene import VISIBILITY_TOLERANCE_MM, hand_joints, project, random_hand_spec
 
-synthetic = pytest.importorskip("handpose.data.synthetic")
-frames = pytest.importorskip("handpose.data.frames")
+synthetic = pytest.importorskip("handpose.data.synth.synthetic")
+frames = pytest.importorskip("handpose.data.synth.frames")
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "hand_landmarker.task"
 
@@ -184,7 +184,7 @@ def test_backgrounds_keep_away_from_hands(tmp_path):
     """Photo patches never show a (marked) hand; photos without known hand boxes are not used."""
     import cv2
 
-    from handpose.data.backgrounds import file_key
+    from handpose.data.synth.backgrounds import file_key
 
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 120, (300, 400, 3), dtype=np.uint8)  # dark clutter (no pure red)
@@ -203,7 +203,7 @@ def test_backgrounds_keep_away_from_hands(tmp_path):
 
 
 def test_shipped_photos_have_stored_hand_boxes():
-    from handpose.data.backgrounds import find_photos
+    from handpose.data.synth.backgrounds import find_photos
 
     assert len(find_photos()) == 45
     assert BackgroundBank.default().num_photos >= 40  # of 45; the detector found no hand in 3

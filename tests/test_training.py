@@ -13,7 +13,7 @@ from handpose.data.augment import AugmentConfig
 from handpose.data.batch import collate
 from handpose.model import build_model
 from handpose.model.checkpoint import load_model
-from handpose.model.losses import LossWeights
+from handpose.train.losses import LossWeights
 from handpose.train.trainer import TrainConfig, Trainer
 from tests.hand_fixtures import toy_samples
 
@@ -24,8 +24,8 @@ SMALL = ModelConfig(pose_hidden=128, translator_hidden=64)
 def _aligned_error(model, samples) -> float:
     batch = collate(samples)
     with torch.no_grad():
-        pred = model.eval().infer(batch.images).pose_norm
-    return float(((pred - batch.pose_norm) ** 2).sum(-1).sqrt().mean())
+        pred = model.eval().infer(batch.images).joints_view_norm
+    return float(((pred - batch.joints_view_norm) ** 2).sum(-1).sqrt().mean())
 
 
 def test_short_run_learns_pose_vae_and_aligned_path(tmp_path):

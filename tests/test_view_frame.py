@@ -8,9 +8,9 @@ import pytest
 
 from handpose import skeleton
 from handpose.data.augment import AugmentConfig, augment
-from handpose.data.rig import axis_angle_matrices
+from handpose.data.synth.rig import axis_angle_matrices
 from handpose.data.sample import HandSample
-from handpose.data.scene import hand_joints, project, random_hand_spec
+from handpose.data.synth.scene import hand_joints, project, random_hand_spec
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.geometry.view_frame import from_view, to_view, view_rotation
 

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from handpose.data.batch import collate
-from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
+from handpose.data.synth.synthetic import SyntheticConfig, SyntheticHandSource
 from handpose.model.checkpoint import load_default_model
+from handpose.eval.metrics import roc_auc
 from handpose.model.visibility_head import VisibilityHead
-from handpose.train.metrics import roc_auc
 
 
 def test_roc_auc_known_answers():

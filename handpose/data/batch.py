@@ -18,21 +18,21 @@ class HandBatch:
     """N samples as tensors.
 
     Attributes:
-        pose_norm: (N, 21, 3) float32 normalised poses in each crop's view frame (zeros for negative
+        joints_view_norm: (N, 21, 3) float32 normalised poses in each crop's view frame (zeros for negative
             samples).
         present: (N,) bool, False for crops without a hand.
         images: (N, 3, S, S) float32 RGB in [0, 1], or None for pose-only data.
         keypoints_crop_px: (N, 21, 2) float32 2D joints in crop px, or None.
         visible: (N, 21) bool per-joint visibility.
-        exact_3d: (N,) bool, ``pose_norm`` is an exact label (False: a teacher-labelled real photo,
-            whose ``pose_norm`` is zeros and not used). None means all True.
+        exact_3d: (N,) bool, ``joints_view_norm`` is an exact label (False: a teacher-labelled real photo,
+            whose ``joints_view_norm`` is zeros and not used). None means all True.
         teacher_pose: (N, 21, 3) float32 the teacher's normalised 3D shape, in its own orientation
             (zeros where a sample has none), or None when no sample has one.
         has_teacher: (N,) bool, ``teacher_pose`` holds a shape.
         visible_known: (N,) bool, the source labelled visibility (renders do; real photos do not).
     """
 
-    pose_norm: torch.Tensor
+    joints_view_norm: torch.Tensor
     present: torch.Tensor
     images: torch.Tensor | None = None
     keypoints_crop_px: torch.Tensor | None = None
@@ -43,7 +43,7 @@ class HandBatch:
     visible_known: torch.Tensor | None = None
 
     def __len__(self) -> int:
-        return int(self.pose_norm.shape[0])
+        return int(self.joints_view_norm.shape[0])
 
     def to(self, device: torch.device | str) -> HandBatch:
         moved = {k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v)

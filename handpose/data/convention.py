@@ -27,7 +27,7 @@ from typing import Final
 import numpy as np
 
 from handpose import skeleton
-from handpose.data.public import project
+from handpose.geometry.camera import project
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 

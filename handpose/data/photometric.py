@@ -1,5 +1,5 @@
 """Colour changes of an 8-bit RGB image, shared by the renderer's camera effects
-(:func:`handpose.data.synthetic.degrade`) and training augmentation (:mod:`handpose.data.augment`).
+(:func:`handpose.data.synth.synthetic.degrade`) and training augmentation (:mod:`handpose.data.augment`).
 Callers draw the amounts; this applies them."""
 
 from __future__ import annotations

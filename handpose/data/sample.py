@@ -34,7 +34,7 @@ class HandSample:
         crop: the frame -> crop transform, or None.
         present: False for a negative crop that shows no hand.
         exact_3d: ``joints_cam_mm`` is an exact camera-frame label (renders, public datasets).
-            False for real photos labelled by a teacher (:mod:`handpose.data.pseudo_label`): their
+            False for real photos labelled by a teacher (:mod:`handpose.data.real.pseudo_label`): their
             ``joints_cam_mm`` is NaN and not used; the 2D keypoints and ``world_mm`` are the labels.
         world_mm: (21, 3) float32 teacher 3D shape in mm (MediaPipe's world landmarks, hand-centred,
             in the image's orientation as the teacher saw it; only its shape up to a rotation is

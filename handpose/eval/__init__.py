@@ -1,1 +1,2 @@
-"""Evaluation against ground truth: the sample clip (dataset evaluation and metrics are in ``handpose.train``)."""
+"""Evaluation against ground truth: the metrics, dataset evaluation under the papers' protocol,
+real photos against the teacher, and the sample clip."""

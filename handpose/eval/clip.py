@@ -8,7 +8,7 @@ The ground truth marks the rig's joint centres; the model outputs MediaPipe's po
 Each ground-truth hand of a frame is matched with the predicted hand of the same side (the most
 confident one). Reported, over matched hands: the detection rate, the 2D error (px, visible
 joints), the 3D pose error under the papers' protocol (EPE, AUC, PA-MPJPE of
-:func:`handpose.train.metrics.pose_metrics`: palm-rooted, scale-aligned), the error of the palm's
+:func:`handpose.eval.metrics.pose_metrics`: palm-rooted, scale-aligned), the error of the palm's
 position in the camera frame (mm, no alignment: the metric-3D lifting), and the jitter of each
 side's track (mean joint acceleration, mm/s^2) next to the ground truth's own.
 """
@@ -25,7 +25,7 @@ import numpy as np
 from handpose.errors import InputError
 from handpose.io.frame_record import FrameRecord
 from handpose.skeleton import palm_root
-from handpose.train.metrics import jitter, keypoint_error_2d, pose_metrics
+from handpose.eval.metrics import jitter, keypoint_error_2d, pose_metrics
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def _to_mediapipe_points(joints: np.ndarray, intrinsics: np.ndarray, sides: list
     """Rig joint centres (T, H, 21, 3) mm -> MediaPipe's points, and their (T, H, 21, 2) projections
     with the per-frame ``intrinsics`` (T, 3, 3)."""
     from handpose.data.convention import KeypointOffsets
-    from handpose.data.public import project
+    from handpose.geometry.camera import project
 
     offsets = KeypointOffsets.load()
     moved = np.stack([np.stack([offsets.apply(joints[t, h], is_left=side == "left") for h, side in enumerate(sides)])

@@ -1,4 +1,5 @@
-"""Camera intrinsics: pinhole matrix + OpenCV lens distortion, a file format, and undistortion.
+"""Camera intrinsics: pinhole matrix + OpenCV lens distortion, a file format, undistortion and
+pinhole projection of camera-frame points (:func:`project`).
 
 Pixel convention (as everywhere in handpose, see ``handpose.geometry.crop``): OpenCV's, x right,
 y down, the centre of pixel (i, j) at (i, j). The camera frame is x right, y down, z forward.
@@ -295,3 +296,12 @@ class Undistorter:
             return image
         return cv2.remap(image, self._maps[0], self._maps[1], interpolation=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT)
+
+
+def project(points_cam_mm: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+    """Pinhole projection of camera-frame points (..., P, 3) with K (3, 3), or one K per leading
+    index (..., 3, 3): (..., P, 2) px."""
+    uvw = np.asarray(points_cam_mm, dtype=np.float64) @ np.swapaxes(np.asarray(intrinsics, dtype=np.float64), -1, -2)
+    if np.any(uvw[..., 2] <= 0):
+        raise InputError("points at or behind the camera (z <= 0) cannot be projected")
+    return uvw[..., :2] / uvw[..., 2:]

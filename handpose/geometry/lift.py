@@ -50,14 +50,14 @@ STABLE_BONES: Final = ((0, 1), (0, 5), (0, 9), (0, 13), (0, 17), (5, 6), (9, 10)
 STABLE_BONE_RATIOS: Final = np.array([0.838, 1.878, 1.85, 1.742, 1.667, 0.96, 1.0, 0.948, 0.757])
 
 
-def pose_scale(pose_norm: np.ndarray) -> float:
+def pose_scale(pose: np.ndarray) -> float:
     """How big a normalised pose (21, 3) is, in units of a hand whose middle MCP -> PIP bone is 1:
     the median over :data:`STABLE_BONES` of each bone's length against the rigged hand's
     (:data:`STABLE_BONE_RATIOS`). A pose estimate's one MCP -> PIP bone can be off by several per
     cent while the palm is right (on the sample clip the model's palm bones are 3-11% longer than
     its MCP -> PIP implies, putting the hand 10-12% too far), so the metric size of a pose is
-    ``hand_size_mm / pose_scale(pose_norm)`` per normalised unit, not ``hand_size_mm``."""
-    pose = np.asarray(pose_norm, np.float64)
+    ``hand_size_mm / pose_scale(pose)`` per normalised unit, not ``hand_size_mm``."""
+    pose = np.asarray(pose, np.float64)
     parents, children = np.array(STABLE_BONES).T
     lengths = np.linalg.norm(pose[children] - pose[parents], axis=-1)
     return float(np.median(lengths / STABLE_BONE_RATIOS))

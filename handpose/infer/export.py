@@ -1,10 +1,10 @@
-"""ONNX export of the inference graph: ``images`` -> ``pose_norm``, ``keypoints_crop_px``, ``presence``,
+"""ONNX export of the inference graph: ``images`` -> ``joints_view_norm``, ``keypoints_crop_px``, ``presence``,
 ``visibility``.
 
 One graph, the model's aligned inference path (:meth:`HandModel.forward`):
 
 * input ``images``: float32 (N, 3, S, S) RGB in [0, 1];
-* outputs ``pose_norm`` float32 (N, 21, 3), ``keypoints_crop_px`` float32 (N, 21, 2) crop px,
+* outputs ``joints_view_norm`` float32 (N, 21, 3), ``keypoints_crop_px`` float32 (N, 21, 2) crop px,
   ``presence`` float32 (N,) in [0, 1], ``visibility`` float32 (N, 21) in [0, 1] (each joint visible);
 * dynamic batch N, opset :data:`OPSET`.
 
@@ -31,7 +31,7 @@ from handpose.io.atomic import atomic_path
 from handpose.model.hand_model import HandModel
 
 INPUT_NAME: Final = "images"
-OUTPUT_NAMES: Final = ("pose_norm", "keypoints_crop_px", "presence", "visibility")
+OUTPUT_NAMES: Final = ("joints_view_norm", "keypoints_crop_px", "presence", "visibility")
 OPSET: Final = 17
 
 

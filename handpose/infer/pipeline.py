@@ -124,13 +124,14 @@ class PipelineConfig:
 
 @dataclass(frozen=True)
 class _Prediction:
-    """The model's output for one hand, keypoints already in frame px; pose_norm (21, 3) float64;
+    """The model's output for one hand, keypoints already in frame px; joints_norm (21, 3) float64 in
+    the normalised camera frame (the roll ensemble has brought it out of the crop's view frame);
     visibility (21,) float32 in [0, 1]."""
 
     hand: TrackedHand
     presence: float
     keypoints_px: np.ndarray
-    pose_norm: np.ndarray
+    joints_norm: np.ndarray
     visibility: np.ndarray
 
 
@@ -219,7 +220,7 @@ class HandPosePipeline:
             for i, (hand, transform) in enumerate(zip(hands, transforms)):
                 keypoints_px = transform.to_frame(outputs.keypoints_crop_px[i])
                 found.append(_Prediction(hand, float(outputs.presence[i]), keypoints_px,
-                                         outputs.pose_norm[i].astype(np.float64),
+                                         outputs.joints_norm[i].astype(np.float64),
                                          outputs.visibility[i].astype(np.float32)))  # a copy: the buffer is reused
         t3 = time.perf_counter()
         kept = [p for p in found if self._keep(p, (width, height), now)]
@@ -289,8 +290,8 @@ class HandPosePipeline:
         lifted at the track's hand size over the pose's own scale (:func:`handpose.geometry.lift.pose_scale`)."""
         state = self._track(prediction.hand.track_id)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
-        mm_per_unit = state.hand_size.size_mm / pose_scale(prediction.pose_norm)
-        pose_rel = skeleton.denormalize(prediction.pose_norm, mm_per_unit, is_left=left)
+        mm_per_unit = state.hand_size.size_mm / pose_scale(prediction.joints_norm)
+        pose_rel = skeleton.denormalize(prediction.joints_norm, mm_per_unit, is_left=left)
         side_px = float(square_box(prediction.keypoints_px)[1])
         t_mm = None
         if depth_mm is not None and self.config.use_depth:
@@ -307,18 +308,18 @@ class HandPosePipeline:
 
     def _finish(self, prediction: _Prediction, translation: _Translation, now: float) -> HandPose:
         """Smooth (per track) and assemble the hand's outputs."""
-        keypoints_px, pose_norm, t_mm = prediction.keypoints_px, prediction.pose_norm, translation.t_mm
+        keypoints_px, joints_norm, t_mm = prediction.keypoints_px, prediction.joints_norm, translation.t_mm
         track_id = prediction.hand.track_id
         state = self._track(track_id)
         if self._smoothing:
             keypoints_px = state.keypoints_px(keypoints_px, now)
-            pose_norm = state.joints_norm(pose_norm, now)
+            joints_norm = state.joints_norm(joints_norm, now)
             t_mm = state.translation(t_mm, translation.covariance, now)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
-        joints_cam = skeleton.denormalize(pose_norm, translation.mm_per_unit, t_mm, is_left=left)
+        joints_cam = skeleton.denormalize(joints_norm, translation.mm_per_unit, t_mm, is_left=left)
         return HandPose(handedness=prediction.hand.box.handedness, presence=prediction.presence,
                         keypoints_px=keypoints_px.astype(np.float32), joints_cam_mm=joints_cam.astype(np.float32),
-                        joints_norm=pose_norm.astype(np.float32), track_id=track_id,
+                        joints_norm=joints_norm.astype(np.float32), track_id=track_id,
                         visibility=prediction.visibility)
 
     def _camera_for(self, width: int, height: int) -> CameraIntrinsics:

@@ -28,6 +28,25 @@ DEFAULT_ROLL_ANGLES_DEG: tuple[float, ...] = (0.0,)
 
 
 @dataclass(frozen=True)
+class HandOutputs:
+    """The ensemble's predictions for N hands, host float32 arrays: a backend's outputs with the
+    pose brought out of the crops' view frames.
+
+    Attributes:
+        joints_norm: (N, 21, 3) normalised 3D pose (right-hand frame, unit = middle MCP->PIP bone)
+            in the normalised camera frame.
+        keypoints_crop_px: (N, 21, 2) 2D joints in the unturned crop's pixels.
+        presence: (N,) hand-presence probability in [0, 1].
+        visibility: (N, 21) probability in [0, 1] that each joint is visible.
+    """
+
+    joints_norm: np.ndarray
+    keypoints_crop_px: np.ndarray
+    presence: np.ndarray
+    visibility: np.ndarray
+
+
+@dataclass(frozen=True)
 class RollEnsemble:
     """The angles (degrees, clockwise on screen) each crop is seen at; ``(0.0,)`` = one plain crop.
 
@@ -95,18 +114,18 @@ class RollEnsemble:
         back = np.einsum("aij,nakj->naki", inverse[:, :, :2], kp) + inverse[None, :, None, :, 2]
         return back.mean(axis=1)
 
-    def combine(self, outputs: BackendOutputs, rotations: np.ndarray, size: int) -> BackendOutputs:
+    def combine(self, outputs: BackendOutputs, rotations: np.ndarray, size: int) -> HandOutputs:
         """A backend's outputs for N * A turned crops (poses in each crop's view frame) and those
-        crops' view rotations (N * A, 3, 3) -> one :class:`BackendOutputs` for the N hands, poses in
+        crops' view rotations (N * A, 3, 3) -> one :class:`HandOutputs` for the N hands, poses in
         the normalised camera frame."""
         if self.plain:  # the per-frame default: only the change of frame
-            return BackendOutputs(from_view(outputs.pose_norm, rotations).astype(np.float32), outputs.keypoints_crop_px,
-                                outputs.presence, outputs.visibility)
+            return HandOutputs(from_view(outputs.joints_view_norm, rotations).astype(np.float32), outputs.keypoints_crop_px,
+                               outputs.presence, outputs.visibility)
         if len(rotations) % self.count or not len(outputs.presence) == len(outputs.visibility) == len(rotations):
             raise InputError(f"one view rotation per output, for hands x {self.count} angles, expected; got "
                              f"{len(rotations)} rotations and {len(outputs.presence)} outputs")
-        return BackendOutputs(
-            pose_norm=self.unturn_poses(outputs.pose_norm, rotations).astype(np.float32),
+        return HandOutputs(
+            joints_norm=self.unturn_poses(outputs.joints_view_norm, rotations).astype(np.float32),
             keypoints_crop_px=self.unturn_keypoints(outputs.keypoints_crop_px, size).astype(np.float32),
             presence=self.average(outputs.presence),
             visibility=self.average(outputs.visibility),

@@ -25,18 +25,18 @@ class ModelOutput:
     """Predictions for a batch of N crops.
 
     Attributes:
-        pose_norm: (N, 21, 3) normalised pose through the aligned path (right-hand frame), in the
+        joints_view_norm: (N, 21, 3) normalised pose through the aligned path (right-hand frame), in the
             crop's view frame (``handpose.geometry.view_frame``).
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) probability that a hand is in the crop.
-        pose_norm_image_vae: (N, 21, 3) the image VAE's own decoder output (baseline), same frame.
+        joints_view_norm_image_vae: (N, 21, 3) the image VAE's own decoder output (baseline), same frame.
         visibility: (N, 21) probability that each joint is visible in the crop.
     """
 
-    pose_norm: torch.Tensor
+    joints_view_norm: torch.Tensor
     keypoints_crop_px: torch.Tensor
     presence: torch.Tensor
-    pose_norm_image_vae: torch.Tensor
+    joints_view_norm_image_vae: torch.Tensor
     visibility: torch.Tensor
 
 
@@ -67,15 +67,15 @@ class HandModel(nn.Module):
         enc = self.image_vae.encoder(images)
         pose = self.decode_aligned(enc)
         return ModelOutput(
-            pose_norm=pose,
+            joints_view_norm=pose,
             keypoints_crop_px=enc.keypoints_crop_px,
             presence=torch.sigmoid(enc.presence_logit),
-            pose_norm_image_vae=self.image_vae.decoder(enc.posterior.mu),
+            joints_view_norm_image_vae=self.image_vae.decoder(enc.posterior.mu),
             visibility=torch.sigmoid(self.visibility_logit(enc, pose)),
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The exported graph: images -> (pose_norm (N,21,3), keypoints_crop_px (N,21,2), presence (N,),
+        """The exported graph: images -> (joints_view_norm (N,21,3), keypoints_crop_px (N,21,2), presence (N,),
         visibility (N,21))."""
         self.check_images(images)
         enc = self.image_vae.encoder(images)
@@ -87,7 +87,7 @@ class HandModel(nn.Module):
         """The deterministic aligned path D_theta(mu_T(mu_psi(x))): normalised pose (N, 21, 3)."""
         return self.pose_vae.decoder(self.alignment(enc.posterior.mu, enc.posterior).mu)
 
-    def visibility_logit(self, enc: ImageEncoding, pose_norm: torch.Tensor) -> torch.Tensor:
+    def visibility_logit(self, enc: ImageEncoding, joints_view_norm: torch.Tensor) -> torch.Tensor:
         """(N, 21) logit of "this joint is visible" (not hidden by the hand itself, another object
-        or the crop's edge), from the encoding and the aligned pose ``pose_norm`` (N, 21, 3)."""
-        return self.visibility(enc.joint_features, enc.keypoints_crop_px, enc.heatmap_logits, pose_norm)
+        or the crop's edge), from the encoding and the aligned pose ``joints_view_norm`` (N, 21, 3)."""
+        return self.visibility(enc.joint_features, enc.keypoints_crop_px, enc.heatmap_logits, joints_view_norm)

@@ -50,13 +50,13 @@ class VisibilityHead(nn.Module):
         )
 
     def forward(self, joint_features: torch.Tensor, keypoints_px: torch.Tensor, heatmap_logits: torch.Tensor,
-                pose_norm: torch.Tensor) -> torch.Tensor:
+                joints_view_norm: torch.Tensor) -> torch.Tensor:
         n = joint_features.shape[0]
         context = joint_features.mean(dim=1, keepdim=True).expand_as(joint_features)
         identity = self.embedding.unsqueeze(0).expand(n, -1, -1)
         position = keypoints_px * (2.0 / self.input_size) - 1.0
         sharpness = torch.log(torch.softmax(heatmap_logits, dim=-1).amax(dim=-1, keepdim=True).clamp_min(1e-6))
-        pose = pose_norm.detach() * POSE_SCALE
+        pose = joints_view_norm.detach() * POSE_SCALE
         whole = pose.flatten(1).unsqueeze(1).expand(-1, NUM_JOINTS, -1)
         inputs = torch.cat([joint_features, context, identity, position, sharpness, pose, whole], dim=-1)
         return self.mlp(inputs).squeeze(-1)

@@ -40,7 +40,7 @@ from handpose.data.sample import HandSample
 from handpose.errors import CheckpointError, InputError
 from handpose.model.checkpoint import atomic_torch_save, load_weights, save_model
 from handpose.model.hand_model import HandModel
-from handpose.model.losses import LossTerms, LossWeights, Stage, compute_losses
+from handpose.train.losses import LossTerms, LossWeights, Stage, compute_losses
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ class BackendOutputs:
     """The model's predictions for N crops, host float32 arrays.
 
     Attributes:
-        pose_norm: (N, 21, 3) normalised 3D pose (right-hand frame, unit = middle MCP->PIP bone), in
+        joints_view_norm: (N, 21, 3) normalised 3D pose (right-hand frame, unit = middle MCP->PIP bone), in
             each crop's view frame (``handpose.geometry.view_frame``) as the model gives it.
         keypoints_crop_px: (N, 21, 2) 2D joints in crop pixels.
         presence: (N,) hand-presence probability in [0, 1].
@@ -37,7 +37,7 @@ class BackendOutputs:
             occluded, by the hand itself or anything else); joints in :data:`handpose.skeleton.JOINT_NAMES` order.
     """
 
-    pose_norm: np.ndarray
+    joints_view_norm: np.ndarray
     keypoints_crop_px: np.ndarray
     presence: np.ndarray
     visibility: np.ndarray

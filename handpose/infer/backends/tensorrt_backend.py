@@ -169,7 +169,7 @@ class TensorRTBackend:
         self._stream = torch.cuda.Stream()
         self._input = torch.zeros((b, 3, s, s), dtype=torch.float32, device=device)
         self._host_input = torch.zeros((b, 3, s, s), dtype=torch.float32).pin_memory()
-        shapes = {"pose_norm": (b, NUM_JOINTS, 3), "keypoints_crop_px": (b, NUM_JOINTS, 2), "presence": (b,),
+        shapes = {"joints_view_norm": (b, NUM_JOINTS, 3), "keypoints_crop_px": (b, NUM_JOINTS, 2), "presence": (b,),
                   "visibility": (b, NUM_JOINTS)}
         self._outputs = tuple(torch.zeros(shapes[name], dtype=torch.float32, device=device) for name in OUTPUT_NAMES)
         self._host_outputs = tuple(torch.zeros(shapes[name], dtype=torch.float32).pin_memory() for name in OUTPUT_NAMES)

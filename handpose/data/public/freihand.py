@@ -24,16 +24,16 @@ from typing import Final
 
 import numpy as np
 
-from handpose.data.public import (
+from handpose.data.public.common import (
     DEFAULT_CROP_SIZE,
     PoseOnlyView,
     check_split,
     labelled_sample,
-    project,
     require_dir,
     require_file,
 )
 from handpose.data.sample import HandSample
+from handpose.geometry.camera import project
 from handpose.errors import InputError
 from handpose.io.images import read_rgb
 

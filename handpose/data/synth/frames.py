@@ -15,11 +15,11 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from handpose.data import hand_poses
-from handpose.data.backgrounds import BackgroundBank
-from handpose.data.render import Lighting
-from handpose.data.rig import Side, axis_angle_matrices
-from handpose.data.scene import (
+from handpose.data.synth import hand_poses
+from handpose.data.synth.backgrounds import BackgroundBank
+from handpose.data.synth.render import Lighting
+from handpose.data.synth.rig import Side, axis_angle_matrices
+from handpose.data.synth.scene import (
     UPRIGHT_PALM_VIEW,
     Appearance,
     HandSpec,
@@ -126,7 +126,7 @@ def hand_spec(side: Side, articulation: np.ndarray, wrist_mm: np.ndarray, yaw_de
 def random_frame(renderer: FrameRenderer, rng: np.random.Generator, K: np.ndarray | None = None,
                  distance_mm: tuple[float, float] = (300.0, 650.0), max_off_axis_deg: float = 18.0) -> SyntheticFrame:
     """One random hand (pose, side, orientation, skin, sleeve, light, background) in a full frame,
-    from the same distributions as the training crops (``handpose.data.scene``), with a forearm."""
+    from the same distributions as the training crops (``handpose.data.synth.scene``), with a forearm."""
     K = default_intrinsics(renderer.width, renderer.height) if K is None else K
     spec = random_hand_spec(rng, forearm_prob=1.0)
     shift = random_palm_position(rng, distance_mm, max_off_axis_deg) - palm_centre(hand_joints(spec))

@@ -1,5 +1,5 @@
-"""What the public-dataset loaders (RHD, STB, FreiHAND) share: file checks, image reading,
-projection and turning one labelled hand into a :class:`HandSample`.
+"""What the public-dataset loaders (RHD, STB, FreiHAND) share: file checks, image reading
+and turning one labelled hand into a :class:`HandSample`.
 
 Every loader takes ``split`` ("train" or "test", each dataset's published split) and a crop
 ``size`` in px, and makes its crops with the same code as the live pipeline
@@ -46,15 +46,6 @@ def require_file(path: str | os.PathLike[str], what: str) -> Path:
     if not path.is_file():
         raise InputError(f"{what} expected at {path}, which does not exist")
     return path
-
-
-def project(points_cam_mm: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    """Pinhole projection of camera-frame points (..., P, 3) with K (3, 3), or one K per leading
-    index (..., 3, 3): (..., P, 2) px."""
-    uvw = np.asarray(points_cam_mm, dtype=np.float64) @ np.swapaxes(np.asarray(intrinsics, dtype=np.float64), -1, -2)
-    if np.any(uvw[..., 2] <= 0):
-        raise InputError("points at or behind the camera (z <= 0) cannot be projected")
-    return uvw[..., :2] / uvw[..., 2:]
 
 
 def labelled_sample(

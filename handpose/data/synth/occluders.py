@@ -8,7 +8,7 @@ from typing import Final
 
 import numpy as np
 
-from handpose.data.rig import axis_angle_matrices
+from handpose.data.synth.rig import axis_angle_matrices
 
 
 @dataclass(frozen=True)

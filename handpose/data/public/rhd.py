@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from handpose import skeleton
-from handpose.data.public import (
+from handpose.data.public.common import (
     DEFAULT_CROP_SIZE,
     PoseOnlyView,
     check_split,

@@ -18,7 +18,7 @@ from typing import Final
 
 import numpy as np
 
-from handpose.data.rig import NUM_RIG_JOINTS, HandRig, axis_angle_matrices
+from handpose.data.synth.rig import NUM_RIG_JOINTS, HandRig, axis_angle_matrices
 from handpose.errors import InputError
 
 FINGERS4: Final = ("index", "middle", "ring", "pinky")

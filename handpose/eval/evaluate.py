@@ -23,9 +23,9 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 from handpose.infer.backends.base import BackendOutputs
-from handpose.infer.roll_ensemble import RollEnsemble
-from handpose.model.hand_model import HandModel, ModelOutput
-from handpose.train.metrics import PoseMetrics, keypoint_error_2d, pose_metrics, roc_auc
+from handpose.infer.roll_ensemble import HandOutputs, RollEnsemble
+from handpose.model.hand_model import HandModel
+from handpose.eval.metrics import PoseMetrics, keypoint_error_2d, pose_metrics, roc_auc
 
 
 @dataclass(frozen=True)
@@ -96,19 +96,19 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
         batch = collate(samples)
         if batch.images is None:
             raise InputError(f"dataset {name!r} has samples without crops; evaluation needs images")
-        out = _infer(model, samples, batch.images, ensemble)
+        out, joints_norm_vae = _infer(model, samples, batch.images, ensemble)
         present = batch.present.numpy()
-        pres_correct += int(((out.presence.numpy() > 0.5) == present).sum())
+        pres_correct += int(((out.presence > 0.5) == present).sum())
         negatives += int((~present).sum())
         for i, s in enumerate(samples):
             if not s.present:
                 continue
-            preds.append(out.pose_norm[i].numpy())
-            preds_vae.append(out.pose_norm_image_vae[i].numpy())
+            preds.append(out.joints_norm[i])
+            preds_vae.append(joints_norm_vae[i])
             gts.append(s.joints_cam_mm)
             vis.append(s.visibility)
-            vis_pred.append(out.visibility[i].numpy())
-            kp_pred.append(out.keypoints_crop_px[i].numpy())
+            vis_pred.append(out.visibility[i])
+            kp_pred.append(out.keypoints_crop_px[i])
             kp_gt.append(batch.keypoints_crop_px[i].numpy())  # type: ignore[index]
             left.append(s.is_left)
     if not gts:
@@ -132,23 +132,18 @@ def evaluate(model: HandModel, dataset: Sequence[HandSample], name: str, batch_s
 
 
 def _infer(model: HandModel, samples: Sequence[HandSample], images: torch.Tensor,
-           ensemble: RollEnsemble) -> ModelOutput:
+           ensemble: RollEnsemble) -> tuple[HandOutputs, np.ndarray]:
     """``model.infer`` on the samples' crops, through the roll ensemble unless it is plain, with
-    the poses brought from the crops' view frames to the normalised camera frame."""
+    the poses brought from the crops' view frames to the normalised camera frame: the ensemble's
+    outputs and the image VAE decoder's poses (N, 21, 3)."""
     size = images.shape[-1]
     if not ensemble.plain:
         images = images_to_tensor(ensemble.turn_crops(np.stack([s.crop_rgb for s in samples])))  # type: ignore[misc]
     out = model.infer(images)
     rotations = np.concatenate([ensemble.view_rotations(s.crop, s.intrinsics, size) for s in samples])
-    combined = ensemble.combine(BackendOutputs(out.pose_norm.numpy(), out.keypoints_crop_px.numpy(),
+    combined = ensemble.combine(BackendOutputs(out.joints_view_norm.numpy(), out.keypoints_crop_px.numpy(),
                                              out.presence.numpy(), out.visibility.numpy()), rotations, size)
-    return ModelOutput(
-        pose_norm=torch.from_numpy(combined.pose_norm),
-        keypoints_crop_px=torch.as_tensor(combined.keypoints_crop_px),
-        presence=torch.as_tensor(combined.presence),
-        pose_norm_image_vae=torch.from_numpy(ensemble.unturn_poses(out.pose_norm_image_vae.numpy(), rotations)),
-        visibility=torch.as_tensor(combined.visibility),
-    )
+    return combined, ensemble.unturn_poses(out.joints_view_norm_image_vae.numpy(), rotations)
 
 
 def write_report(report: EvalReport, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:

@@ -135,7 +135,7 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
     if stage not in ("pose", "image", "joint"):
         raise InputError(f"stage must be 'pose', 'image' or 'joint', got {stage!r}")
     beta = weights.beta_at(step)
-    y = batch.pose_norm
+    y = batch.joints_view_norm
     mask = batch.present.float()
     exact = mask if batch.exact_3d is None else mask * batch.exact_3d.float()
     zero = y.new_zeros(())

@@ -1,6 +1,6 @@
 """Pose-only data for the pose VAE: random anatomical hand poses as 3D joints, no rendering.
 
-Same pose and viewpoint distribution as the rendered crops (``handpose.data.synthetic``): random
+Same pose and viewpoint distribution as the rendered crops (``handpose.data.synth.synthetic``): random
 articulations from ``hand_poses``, both hands, random sizes and orientations, placed in front of
 the camera. Sample ``i`` of seed ``s`` is always the same, whether drawn alone or in a batch.
 :meth:`PoseSource.joints_cam_mm` runs the kinematics of a whole batch at once (~8k poses/s on
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from handpose.data import hand_poses
-from handpose.data.rig import forward_kinematics, joints21_mm, load_rig
+from handpose.data.synth import hand_poses
+from handpose.data.synth.rig import forward_kinematics, joints21_mm, load_rig
 from handpose.data.sample import HandSample
-from handpose.data.scene import HandSpec, palm_centre, random_hand_spec, random_palm_position, root_transform
+from handpose.data.synth.scene import HandSpec, palm_centre, random_hand_spec, random_palm_position, root_transform
 from handpose.errors import InputError
 from handpose.skeleton import normalize
 

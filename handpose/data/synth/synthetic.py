@@ -11,7 +11,7 @@ noise, JPEG) are applied to the crop.
 Labels: ``joints_cam_mm`` (21, 3) in the window camera's frame, ``keypoints_px`` in window px
 (= ``project(joints_cam_mm, K)``), ``keypoints_crop_px = crop.to_crop(keypoints_px)``,
 ``visible`` from a depth-buffer test (the hand itself and occluders). Joint 0 is MediaPipe's
-wrist (``handpose.data.rig``).
+wrist (``handpose.data.synth.rig``).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from handpose.data.backgrounds import BackgroundBank
-from handpose.data.occluders import random_occluder
+from handpose.data.synth.backgrounds import BackgroundBank
+from handpose.data.synth.occluders import random_occluder
 from handpose.data.photometric import jitter_colour
 from handpose.data.sample import HandSample
-from handpose.data.scene import (
+from handpose.data.synth.scene import (
     PosedHand,
     SceneRenderer,
     joint_visibility,

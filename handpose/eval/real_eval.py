@@ -22,11 +22,11 @@ import torch
 
 from handpose import skeleton
 from handpose.data.batch import collate
-from handpose.data.pseudo_label import hand_side_px
+from handpose.data.real.pseudo_label import hand_side_px
 from handpose.data.sample import HandSample
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
-from handpose.train.metrics import procrustes_align
+from handpose.eval.metrics import procrustes_align
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def evaluate_real(model: HandModel, dataset: Sequence[HandSample], name: str, ba
                 continue
             world = skeleton.mirror(s.world_mm) if s.is_left else np.asarray(s.world_mm, np.float64)
             bone = float(skeleton.bone_length(world))
-            for pose, acc in ((out.pose_norm[i], pa), (out.pose_norm_image_vae[i], pa_vae)):
+            for pose, acc in ((out.joints_view_norm[i], pa), (out.joints_view_norm_image_vae[i], pa_vae)):
                 pred = pose.numpy().astype(np.float64)[None] * bone
                 acc.append(float(np.linalg.norm(procrustes_align(pred, world[None])[0] - world, axis=-1).mean()))
     if not kp_gt:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from handpose.data.backgrounds import BackgroundBank, find_photos, load_hand_boxes
+from handpose.data.synth.backgrounds import BackgroundBank, find_photos, load_hand_boxes
 from handpose.data.shards import SHARD_SUFFIX, write_shard
-from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
+from handpose.data.synth.synthetic import SyntheticConfig, SyntheticHandSource
 from handpose.errors import InputError
 
 BackgroundSplit = Literal["train", "test", "all"]

@@ -39,15 +39,15 @@ import cv2
 import numpy as np
 
 from handpose import skeleton
-from handpose.data.public import (
+from handpose.data.public.common import (
     DEFAULT_CROP_SIZE,
     PoseOnlyView,
     check_split,
     labelled_sample,
-    project,
     require_file,
 )
 from handpose.data.sample import HandSample
+from handpose.geometry.camera import project
 from handpose.io.images import read_rgb
 from handpose.errors import InputError, MissingDependencyError
 

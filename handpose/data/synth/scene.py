@@ -12,11 +12,11 @@ from typing import Final, Sequence
 
 import numpy as np
 
-from handpose.data import forearm as forearm_mesh
-from handpose.data import hand_poses
-from handpose.data.occluders import PRIMITIVES, Occluder
-from handpose.data.render import Lighting, Material, MeshDraw, Renderer, Rendering
-from handpose.data.rig import (
+from handpose.data.synth import forearm as forearm_mesh
+from handpose.data.synth import hand_poses
+from handpose.data.synth.occluders import PRIMITIVES, Occluder
+from handpose.data.synth.render import Lighting, Material, MeshDraw, Renderer, Rendering
+from handpose.data.synth.rig import (
     HandRig,
     Side,
     axis_angle_matrices,

@@ -1,4 +1,4 @@
-"""Open any labelled data source from a short text spec (what the train and evaluate apps take).
+"""Open any labelled dataset from a short text spec (what the train and evaluate apps take).
 
 Specs::
 
@@ -27,27 +27,27 @@ def open_dataset(spec: str, split: str = "train", size: int = 128) -> Sequence[H
             raise InputError(f"shards in {rest} have {data.crop_size} px crops, the model takes {size} px")
         return data
     if kind == "synthetic":
-        from handpose.data.synthetic import SyntheticConfig, SyntheticHandSource
+        from handpose.data.synth.synthetic import SyntheticConfig, SyntheticHandSource
 
         seed, _, count = rest.partition(":")
         return SyntheticHandSource(SyntheticConfig(crop_size=size), seed=int(seed or 0),
                                    num_samples=int(count or 100_000))
     if kind == "poses":
-        from handpose.data.pose_source import PoseSource
+        from handpose.data.synth.pose_source import PoseSource
 
         return PoseSource(seed=int(rest or 0))
     if kind in ("rhd", "stb", "freihand"):
         if not rest:
             raise InputError(f"{kind}:ROOT expected (the dataset's folder), got {spec!r}")
         if kind == "rhd":
-            from handpose.data.rhd import RHDDataset
+            from handpose.data.public.rhd import RHDDataset
 
             return RHDDataset(rest, split, size)
         if kind == "stb":
-            from handpose.data.stb import STBDataset
+            from handpose.data.public.stb import STBDataset
 
             return STBDataset(rest, split, size)
-        from handpose.data.freihand import FreiHANDDataset
+        from handpose.data.public.freihand import FreiHANDDataset
 
         return FreiHANDDataset(rest, split, size)
     raise InputError(f"data spec must start with shards:, synthetic, poses, rhd:, stb: or freihand:, got {spec!r}")
