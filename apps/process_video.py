@@ -29,6 +29,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -99,7 +100,9 @@ def find_videos(inputs: list[Path]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, raise_terminated)  # stop like Ctrl-C: the checkpoint stays resumable
+    # SIGTERM stops like Ctrl-C (the checkpoint stays resumable); Python sets handlers in the main thread only
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, raise_terminated) if in_main else None
     try:
         videos = find_videos(args.inputs)
         extra = {} if args.hand_size_mm is None else {"hand_size_mm": args.hand_size_mm}
@@ -121,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
     failed = [r for r in results if isinstance(r, VideoFailure) or r.incomplete]
     for result in results:
         if isinstance(result, VideoFailure):

@@ -63,6 +63,8 @@ WORKER_RESTARTS = 3
 POLL_S = 0.25
 #: seconds to wait for a cluster's address to answer
 CONNECT_TIMEOUT_S = 5.0
+#: how long a restarted worker may take to answer again (it reloads nothing until its first video)
+RESTART_WAIT_S = 60.0
 #: what ``--ray ADDRESS`` accepts: ``auto`` (the cluster started on this machine), ``local`` (a new
 #: local Ray), ``host:port`` (the head's GCS, as ``ray start --head`` prints), ``ray://host:port`` (Ray Client)
 ADDRESS_FORMAT = re.compile(r"auto|local|ray://\S+|[\w.-]+:\d+")
@@ -422,7 +424,7 @@ class RayVideoRunner:
             result, job_seconds, name = ray.get(ref)
         except ray.exceptions.RayActorError as exc:
             self.deaths[id(task.worker)] += 1
-            alive = self.deaths[id(task.worker)] <= WORKER_RESTARTS
+            alive = self.deaths[id(task.worker)] <= WORKER_RESTARTS and self._back_after_restart(ray, task.worker)
             return VideoOutcome(video, "failed", None, task.attempt, seconds,
                                 error=f"its worker died: {_one_line(exc)}"), alive  # fmt: skip
         except ray.exceptions.RayError as exc:  # the job raised something other than a HandposeError
@@ -432,6 +434,23 @@ class RayVideoRunner:
         status: Status = "incomplete" if result.incomplete else "done"
         return VideoOutcome(video, status, result.frames_processed, task.attempt, seconds, job_seconds, name,
                             result), True  # fmt: skip
+
+
+    @staticmethod
+    def _back_after_restart(ray: ModuleType, worker: Any) -> bool:
+        """Wait until Ray has restarted a dead worker and it answers (a call that lands while it is still
+        restarting fails with ActorUnavailableError, which would fail the video's second try too);
+        False when it does not come back within :data:`RESTART_WAIT_S`."""
+        deadline = time.monotonic() + RESTART_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                ray.get(worker.progress.remote(), timeout=max(0.1, deadline - time.monotonic()))
+                return True
+            except ray.exceptions.ActorUnavailableError:
+                time.sleep(POLL_S)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                return False
+        return False
 
 
 def _one_line(exc: BaseException) -> str:
