@@ -26,6 +26,7 @@ from handpose.infer.backends.base import BACKEND_NAMES
 from handpose.infer.benchmark import format_table, run_benchmark
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.viz.latency_plot import save_latency_plot
+from handpose.detect.detector import add_verbose_flag
 
 DEFAULT_PHOTO = Path(__file__).resolve().parent / "assets" / "benchmark_hand.jpg"  # MediaPipe test photo, Apache-2.0
 
@@ -51,6 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              f"(default {' '.join(map(str, DEFAULT_ROLL_ANGLES_DEG))}; 0 = one plain crop)")
     parser.add_argument("--json", type=Path, default=Path("outputs/benchmark.json"))
     parser.add_argument("--plot", type=Path, default=Path("outputs/latency.png"))
+    add_verbose_flag(parser)
     return parser.parse_args(argv)
 
 

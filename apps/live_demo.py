@@ -23,6 +23,7 @@ from handpose.capture import open_source
 from handpose.errors import HandposeError, LoopError
 from handpose.infer.pipeline import PipelineConfig
 from handpose.live.session import LiveSession
+from handpose.detect.detector import add_verbose_flag
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -42,6 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--screenshot", type=Path, default=None, help="save a PNG (+ .json) of the window at the end")
     parser.add_argument("--headless", action="store_true", help="open3d viewer: render offscreen, no window")
     parser.add_argument("--no-pace", action="store_true", help="process files as fast as possible")
+    add_verbose_flag(parser)
     return parser.parse_args(argv)
 
 

@@ -40,6 +40,7 @@ from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
 from handpose.video.interrupts import Terminated, raise_terminated
 from handpose.video.job import VideoFailure, VideoJobOptions, process_many
+from handpose.detect.detector import add_verbose_flag
 
 SAMPLE_CLIP = Path(__file__).resolve().parent / "assets" / "sample_clip.mp4"
 
@@ -73,6 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--num-workers", type=int, default=None,
                         help="with --ray: workers, each with a loaded pipeline (default: one per CPU of the cluster)")
     parser.add_argument("--cpus-per-worker", type=float, default=1.0, help="with --ray: Ray CPUs per worker (default 1)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if args.ray is None and (args.num_workers is not None or args.cpus_per_worker != 1.0):
         parser.error("--num-workers and --cpus-per-worker need --ray")

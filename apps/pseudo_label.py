@@ -25,6 +25,7 @@ from handpose.data.sample import HandSample
 from handpose.data.shards import write_shards
 from handpose.detect.detector import HandDetector
 from handpose.errors import InputError
+from handpose.detect.detector import add_verbose_flag
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--min-score", type=float, default=TeacherConfig.min_score)
     p.add_argument("--max-disagreement", type=float, default=TeacherConfig.max_disagreement)
     p.add_argument("--limit", type=int, default=0, help="label only the first N images (0 = all)")
+    add_verbose_flag(p)
     a = p.parse_args(argv)
     from tqdm import tqdm
 

@@ -101,3 +101,14 @@ def test_native_logs_are_silenced_unless_verbose(tmp_path):
     loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**env, "HANDPOSE_VERBOSE": "1"})
     assert loud.returncode == 0 and "LiteRT" in loud.stderr and len(loud.stderr.splitlines()) > 4
+
+
+def test_the_apps_verbose_flag_lets_native_logs_through(monkeypatch):
+    import os
+
+    from apps.process_video import parse_args
+    from handpose.detect.detector import VERBOSE_ENV
+
+    monkeypatch.delenv(VERBOSE_ENV, raising=False)
+    assert parse_args([]).verbose is False and VERBOSE_ENV not in os.environ
+    assert parse_args(["--verbose"]).verbose is True and os.environ[VERBOSE_ENV] == "1"

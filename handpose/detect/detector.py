@@ -23,6 +23,7 @@ thread writes to stderr in those few milliseconds is lost too.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Iterator
@@ -45,11 +46,28 @@ DEFAULT_MODEL_PATH: Final = MODELS_DIR / "hand_landmarker.task"
 _SWAP: Final[dict[Handedness, Handedness]] = {"left": "right", "right": "left"}
 
 
+#: set (to anything) to let MediaPipe's native log lines through; the apps' --verbose sets it
+VERBOSE_ENV: Final = "HANDPOSE_VERBOSE"
+
+
+def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
+    """Give an app ``--verbose``: parsing it lets MediaPipe's native log lines through (:data:`VERBOSE_ENV`)."""
+
+    class _Verbose(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                     option_string: str | None = None) -> None:
+            os.environ[VERBOSE_ENV] = "1"
+            setattr(namespace, self.dest, True)
+
+    parser.add_argument("--verbose", action=_Verbose, nargs=0, default=False,
+                        help="show MediaPipe's and TensorFlow Lite's own log lines (hidden by default)")
+
+
 @contextmanager
 def native_logs_silenced() -> Iterator[None]:
     """Point file descriptor 2 (stderr) at /dev/null for the block, unless ``HANDPOSE_VERBOSE`` is set;
     Python's own ``sys.stderr`` buffer is flushed first, so nothing already written is lost."""
-    if os.environ.get("HANDPOSE_VERBOSE"):
+    if os.environ.get(VERBOSE_ENV):
         yield
         return
     sys.stderr.flush()
