@@ -16,15 +16,18 @@ from handpose.errors import InputError
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; on success it is renamed onto ``path``.
+
+    ``suffix`` ends the temporary name: a writer that picks its format by the file's ending
+    (OpenCV's VideoWriter) needs the target's own, e.g. ``".mp4"``.
 
     The folder is created if needed. On an exception the temporary file is removed and the
     exception propagates; ``path`` is left as it was.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.chmod(0o644)  # mkstemp makes it 0600; a written file should be readable like any other

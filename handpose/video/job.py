@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -436,12 +435,8 @@ def write_annotated_video(
 ) -> int:
     """Write the annotated copy of the first ``frames`` frames of ``video`` (mp4v) atomically, drawn
     with ``records`` (in frame order); return its frame count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     count = 0
-    try:
+    with atomic_path(path, suffix=path.suffix) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not writer.isOpened():
             raise InputError(f"OpenCV cannot write an mp4v video to {tmp}")
@@ -456,10 +451,6 @@ def write_annotated_video(
         if written != count:  # OpenCV's writer does not report write errors (a full disk): count what landed
             raise InputError(f"writing {path.name} failed: {written} of {count} frames are in the file "
                              "(is the disk full?)")
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return count
 
 
