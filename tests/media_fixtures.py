@@ -7,6 +7,7 @@ frames of an MJPG .avi with random bytes, the way a damaged file looks to a deco
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,6 +55,43 @@ def corrupt_mjpg_frames(path: Path, indices: Sequence[int], seed: int = 0) -> No
         start = starts[index]
         data[start : start + 400] = rng.integers(0, 256, 400, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
+
+
+def _riff_chunks(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(fourcc, offset, payload size) of the RIFF chunks in ``data[start:end]``."""
+    found, pos = [], start
+    while pos + 8 <= end:
+        size = struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        found.append((data[pos : pos + 4], pos, size))
+        pos += 8 + size + (size & 1)
+    return found
+
+
+def drop_avi_frames(path: Path, dropped: Sequence[int]) -> None:
+    """Rewrite an AVI (as cv2.VideoWriter writes MJPG) the way a recorder that drops frames does:
+    the video chunks of frames ``dropped`` become empty, in the 'movi' list and in the idx1 index,
+    so a demuxer returns no picture for them while the frames after keep their place in time."""
+    data = path.read_bytes()
+    assert data[:4] == b"RIFF" and data[8:12] == b"AVI ", f"{path} is not an AVI"
+    top = _riff_chunks(data, 12, len(data))
+    movi_at, movi_size = next((p, s) for c, p, s in top if c == b"LIST" and data[p + 8 : p + 12] == b"movi")
+    body, index, frame = bytearray(), bytearray(), 0
+    for fourcc, pos, size in _riff_chunks(data, movi_at + 12, movi_at + 8 + movi_size):
+        payload = data[pos + 8 : pos + 8 + size]
+        if fourcc.endswith(b"dc"):
+            payload = b"" if frame in dropped else payload
+            frame += 1
+        index += fourcc + struct.pack("<III", 0x10 if payload else 0, 4 + len(body), len(payload))
+        body += fourcc + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) & 1)
+    out = bytearray()
+    for fourcc, pos, size in top:
+        if pos == movi_at:
+            out += b"LIST" + struct.pack("<I", 4 + len(body)) + b"movi" + body
+        elif fourcc == b"idx1":
+            out += b"idx1" + struct.pack("<I", len(index)) + index
+        else:
+            out += data[pos : pos + 8 + size + (size & 1)]
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(out)) + b"AVI " + bytes(out))
 
 
 def model_checkpoint(folder: Path) -> Path:

@@ -235,3 +235,21 @@ def test_a_stream_url_is_a_live_source_and_an_unreachable_one_says_so(tmp_path, 
         server.shutdown()
     with pytest.raises(InputError, match=r"cannot open the stream rtsp://127\.0\.0\.1:9/none: it could not be reached"):
         open_source("rtsp://127.0.0.1:9/none")
+
+
+def test_frames_a_recorder_dropped_keep_the_frames_after_at_their_index_and_time(tmp_path, frames):
+    """An MJPG AVI whose frames 5-7 are empty chunks (dropped by the recorder): the demuxer returns
+    no picture for them and numbers the next ones on as if nothing were missing; the source takes
+    index and time from the timestamps, counts the three and reports the jump."""
+    from tests.media_fixtures import drop_avi_frames
+
+    clip = write_video(tmp_path / "dropped.avi", [frames[i % len(frames)] for i in range(20)], fps=10.0, fourcc="MJPG")
+    drop_avi_frames(clip, [5, 6, 7])
+    with VideoFileSource(clip) as source:
+        got = list(source)
+    assert [f.index for f in got] == [0, 1, 2, 3, 4, *range(8, 20)]
+    np.testing.assert_allclose([f.timestamp_s for f in got], [f.index / 10.0 for f in got], atol=1e-6)
+    assert _close_rgb(got[5].rgb, frames[8 % len(frames)])  # the picture of frame 8, not of frame 5
+    assert source.skipped == 3 and source.gaps == [(5, 3)]
+    with VideoFileSource(clip, start=6) as resumed:  # a resume inside the gap
+        assert [f.index for f in resumed][:2] == [8, 9] and resumed.gaps == [(6, 2)]

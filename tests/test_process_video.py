@@ -24,7 +24,7 @@ from handpose.io.jsonl_writer import read_jsonl
 from handpose.types import HandPose
 from handpose.video.job import VideoJobOptions, process_video
 from handpose.viz.draw import JOINT_COLORS_RGB
-from tests.media_fixtures import corrupt_mjpg_frames, model_checkpoint, pan_frames, write_video
+from tests.media_fixtures import corrupt_mjpg_frames, drop_avi_frames, model_checkpoint, pan_frames, write_video
 
 N = 24
 REPO = Path(__file__).resolve().parents[1]
@@ -127,6 +127,21 @@ def test_corrupt_frames_are_skipped_counted_and_the_video_keeps_its_length(pipel
     assert summary["frames_skipped"] == 2 and summary["skipped_frames"] == [3, 7]
     cap = cv2.VideoCapture(str(result.outputs["video"]))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12  # skipped frames repeat the previous one
+
+
+def test_frames_dropped_by_the_recorder_are_reported_and_the_rest_keep_their_index(pipeline, frames, tmp_path):
+    """Frames 4-5 of an MJPG AVI are empty chunks: the records after them keep the container's
+    index and time, and the summary lists 4 and 5 as skipped and warns about the jump."""
+    clip = write_video(tmp_path / "dropped.avi", frames[:12], fps=15.0, fourcc="MJPG")
+    drop_avi_frames(clip, [4, 5])
+    options = VideoJobOptions(progress=False, checkpoint_every=5, annotate=False, smoothing="none")
+    result = process_video(clip, pipeline, tmp_path / "out", options)
+    records = list(read_jsonl(result.outputs["jsonl"]))
+    assert [r.frame for r in records] == [0, 1, 2, 3, 6, 7, 8, 9, 10, 11]
+    np.testing.assert_allclose([r.timestamp_s for r in records], [r.frame / 15.0 for r in records], atol=1e-3)
+    summary = json.loads(result.outputs["summary"].read_text())
+    assert summary["skipped_frames"] == [4, 5]
+    assert any("jump over 2 frames at frame 4" in w for w in summary["warnings"])
 
 
 def test_offline_smoothing_keeps_frames_and_hands(pipeline, clip, tmp_path):

@@ -3,7 +3,11 @@
 Frames come as RGB (converted from OpenCV's BGR here, at the edge). Frame ``i`` of the file
 has ``index == i`` and ``timestamp_s`` = its presentation time. A frame the decoder rejects
 (a corrupt packet) is skipped and counted in :attr:`VideoFileSource.skipped`; the frames after
-it keep their own indices. ``start`` skips the first frames without converting them (resume).
+it keep their own indices. Frames a recorder dropped (an AVI's empty chunks: the demuxer never
+returns them, but the next frame's timestamp jumps by two or more frame periods) are counted the
+same way, and each jump is listed in :attr:`VideoFileSource.gaps`, so the frames after it keep
+the index and time the container gives them. ``start`` skips the first frames without converting
+them (resume).
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ class VideoFileSource(FrameSource):
         self._start = start
         self._max_frames = max_frames
         self._closed = False
+        self._last_ms: float | None = None
+        #: (index of the first missing frame, how many) for each jump of the timestamps
+        self.gaps: list[tuple[int, int]] = []
 
     @property
     def fps(self) -> float:
@@ -76,30 +83,41 @@ class VideoFileSource(FrameSource):
         """Frame count from the container (an estimate for some formats), None when it has none."""
         return self._count
 
-    def _grab(self, index: int) -> bool | None:
-        """Advance to frame ``index``: True when decoded, False when corrupt (skip it), None at the end.
-
-        A failed grab before the container's frame count is a corrupt frame; after it, the end.
+    def _grab(self, index: int) -> tuple[bool | None, int]:
+        """Advance past frame ``index``: (True, i) when frame i was decoded, (False, index) when it is
+        corrupt (skip it), (None, index) at the end. A failed grab before the container's frame count
+        is a corrupt frame; after it, the end. i is ``index`` unless the timestamp jumped by two or
+        more frame periods since the previous frame: then frames were dropped, and i is later.
         """
-        if self._cap.grab():
-            return True
-        if self._count is not None and index < self._count:
-            return False
-        return None
+        if not self._cap.grab():
+            if self._last_ms is not None:  # a corrupt frame still took its place in time
+                self._last_ms += 1000.0 / self._fps
+            return (False if self._count is not None and index < self._count else None), index
+        ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        previous, self._last_ms = self._last_ms, ms
+        missing = 0 if previous is None else round((ms - previous) * self._fps / 1000.0) - 1
+        return True, index + max(0, missing)
 
     def __iter__(self) -> Iterator[Frame]:
         if self._closed:
             raise InputError(f"{self.path}: the source is closed")
         index = 0
-        while index < self._start:  # decode-and-drop up to the start frame; skips there were counted before
-            if self._grab(index) is None:
-                return
-            index += 1
         stop = None if self._max_frames is None else self._start + self._max_frames
         while stop is None or index < stop:
-            status = self._grab(index)
+            status, at = self._grab(index)
             if status is None:
                 return
+            if at > index:  # frames [index, at) were dropped by the recorder; those from start on count
+                counted = range(max(index, self._start), at if stop is None else min(at, stop))
+                if len(counted):
+                    self.gaps.append((counted.start, len(counted)))
+                    self._skipped += len(counted)
+                index = at
+                if stop is not None and index >= stop:
+                    return
+            if index < self._start:  # decode-and-drop up to the start frame; skips there were counted before
+                index += 1
+                continue
             if status:
                 timestamp_s = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 ok, bgr = self._cap.retrieve()

@@ -141,6 +141,8 @@ class _Checkpoint:
         self.next_frame = 0
         self.jsonl_bytes = 0
         self.skipped: list[int] = []
+        #: (first frame, how many) of each run of frames the recorder dropped (timestamp jumps)
+        self.gaps: list[tuple[int, int]] = []
         self.stage_ms = dict.fromkeys(STAGES, 0.0)
         self.timed_frames = 0
 
@@ -157,12 +159,13 @@ class _Checkpoint:
         self.next_frame, self.jsonl_bytes = int(doc["next_frame"]), int(doc["jsonl_bytes"])
         self.skipped, self.stage_ms = list(doc["skipped"]), dict(doc["stage_ms"])
         self.timed_frames = int(doc["timed_frames"])
+        self.gaps = [(int(first), int(count)) for first, count in doc.get("gaps", [])]
         return True
 
     def save(self) -> None:
         doc = {"version": PROGRESS_VERSION, "identity": self.identity, "next_frame": self.next_frame,
                "jsonl_bytes": self.jsonl_bytes, "skipped": self.skipped, "stage_ms": self.stage_ms,
-               "timed_frames": self.timed_frames}  # fmt: skip
+               "timed_frames": self.timed_frames, "gaps": self.gaps}  # fmt: skip
         write_text_atomic(self.path, json.dumps(doc) + "\n")
 
 
@@ -230,6 +233,7 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
         work.mkdir(parents=True)
     every = options.checkpoint_every
     raw_path = work / "raw.jsonl"
+    earlier_gaps = list(checkpoint.gaps)  # found before a resume; the source finds those after it
     with source:
         total = source.num_frames
         if options.max_frames is not None:
@@ -248,6 +252,7 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
                     checkpoint.skipped.extend(range(expected, boundary))
                     expected = max(expected, boundary)
                     checkpoint.next_frame, checkpoint.jsonl_bytes = boundary, writer.flush()
+                    checkpoint.gaps = earlier_gaps + [g for g in source.gaps if g[0] < boundary]
                     checkpoint.save()
                     pipeline.reset()
                 checkpoint.skipped.extend(range(expected, frame.index))
@@ -259,6 +264,7 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
             trailing = source.skipped - sum(1 for i in checkpoint.skipped if i >= start)
             checkpoint.skipped.extend(range(expected, expected + max(0, trailing)))
             checkpoint.next_frame, checkpoint.jsonl_bytes = expected + max(0, trailing), writer.flush()
+            checkpoint.gaps = earlier_gaps + list(source.gaps)
             checkpoint.save()
         fps, size = source.fps, source.size
         announced, reported_fps = source.num_frames, source.reported_fps
@@ -306,7 +312,9 @@ class _Tally:
 def _plausibility(tally: _Tally, checkpoint: _Checkpoint, announced: int | None, reported_fps: float,
                   fps: float, options: VideoJobOptions) -> tuple[tuple[str, ...], bool]:
     """Warnings about a container that does not add up, and whether it is incomplete."""
-    warnings = []
+    warnings = [f"the container's timestamps jump over {count} frame{'s' if count > 1 else ''} at frame {first} "
+                "(dropped by the recorder): listed as skipped, the frames after keep their own index and time"
+                for first, count in checkpoint.gaps]
     if reported_fps != fps:
         warnings.append(f"the container reports {reported_fps:g} frames/s; {fps:g} assumed (1-1000 expected)")
     decoded = tally.frames
