@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -23,12 +24,12 @@ from handpose.data.real.pseudo_label import Teacher, TeacherConfig, teacher_samp
 from handpose.data.real.sets import iter_real_images
 from handpose.data.sample import HandSample
 from handpose.data.shards import write_shards
-from handpose.detect.detector import HandDetector
-from handpose.errors import InputError
-from handpose.detect.detector import add_verbose_flag
+from handpose.detect.detector import HandDetector, add_verbose_flag
+from handpose.errors import HandposeError
+from handpose.io.atomic import check_writable_folder
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", type=Path, required=True, help="folder with real_hands/ and real_hand_photos/")
     p.add_argument("--out", type=Path, required=True)
@@ -38,6 +39,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=0, help="label only the first N images (0 = all)")
     add_verbose_flag(p)
     a = p.parse_args(argv)
+    if a.limit < 0:
+        p.error(f"--limit: 0 (all) or a positive number of images expected, got {a.limit}")
+    try:
+        check_writable_folder(a.out.parent)  # before MediaPipe loads and the labelling starts
+        _label(a)
+    except HandposeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _label(a: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     config = TeacherConfig(min_score=a.min_score, max_disagreement=a.max_disagreement)
@@ -80,7 +93,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except InputError as exc:
-        raise SystemExit(f"pseudo_label: {exc}") from None
+    raise SystemExit(main())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import torch
@@ -28,6 +29,8 @@ from handpose.train.losses import LossWeights
 from handpose.eval.evaluate import evaluate
 from handpose.eval.real_eval import evaluate_real
 from handpose.train.trainer import TrainConfig, Trainer, init_distributed
+from handpose.errors import HandposeError
+from handpose.io.atomic import check_writable_folder
 
 #: --init-part names -> weight-name prefixes
 INIT_PARTS = {"all": "", "pose_vae": "pose_vae.", "backbone": "image_vae.encoder.backbone.",
@@ -96,8 +99,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
+    try:
+        check_writable_folder(a.out)  # before any data is opened or any step is taken
+        _train(a)
+    except HandposeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _train(a: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     init_distributed()
     if a.threads:
@@ -159,4 +172,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
