@@ -24,6 +24,7 @@ from handpose.errors import HandposeError, LoopError
 from handpose.infer.pipeline import PipelineConfig
 from handpose.live.session import LiveSession
 from handpose.detect.detector import add_verbose_flag
+from handpose.io.atomic import check_writable_file
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="handpose-") as scratch:
         try:
+            if args.screenshot is not None:
+                check_writable_file(args.screenshot)  # before the camera opens and the model loads
             shown = run(args, Path(scratch))
         except HandposeError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -97,20 +97,30 @@ def test_qt_window_under_xvfb(checkpoint, clip, tmp_path):
     assert coloured > 0.001, "the 3D view shows no skeleton"
 
 
-def test_qt_window_stops_with_a_message_when_its_loop_raises(checkpoint, clip, tmp_path):
-    """A screenshot path that cannot be written raises inside the Qt timer: the demo must exit
-    non-zero with one line, not hang with a traceback (a real process under Xvfb, with a timeout)."""
+def test_qt_window_stops_with_a_message_when_its_loop_raises(checkpoint, tmp_path):
+    """A 1x1 video makes the pipeline raise inside the Qt timer: the demo must exit non-zero with
+    one line, not hang with a traceback (a real process under Xvfb, with a timeout)."""
     pytest.importorskip("PyQt5")
     if shutil.which("xvfb-run") is None:
         pytest.skip("xvfb-run is not installed (Debian package xvfb)")
-    (tmp_path / "a_file").write_text("not a folder")
+    tiny = write_video(tmp_path / "tiny.avi", [np.zeros((1, 1, 3), np.uint8)] * 5, fourcc="MJPG")
     run = subprocess.run(
-        ["xvfb-run", "-a", sys.executable, "-m", "apps.live_demo", "--source", str(clip), "--checkpoint",
-         str(checkpoint), "--max-frames", "3", "--screenshot", str(tmp_path / "a_file" / "shot.png"), "--no-pace"],
+        ["xvfb-run", "-a", sys.executable, "-m", "apps.live_demo", "--source", str(tiny), "--checkpoint",
+         str(checkpoint), "--max-frames", "3", "--no-pace"],
         cwd=REPO, env={**os.environ, "QT_QPA_PLATFORM": "xcb"}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 2, run.stderr[-2000:]
-    assert "error: " in run.stderr and "Traceback" not in run.stderr
+    assert "error: frame: at least 8x8 pixels expected, got (1, 1)" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_an_unwritable_screenshot_path_is_refused_before_anything_opens(clip, tmp_path, monkeypatch, capsys):
+    from apps.live_demo import main
+
+    monkeypatch.setenv("DISPLAY", os.environ.get("DISPLAY", ":0"))  # past the display check, which comes first
+    (tmp_path / "a_file").write_text("not a folder")
+    assert main(["--source", str(clip), "--screenshot", str(tmp_path / "a_file" / "shot.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a_file is a file, where a folder is expected" in err
 
 
 def test_missing_camera_and_display_errors(capsys, monkeypatch):
