@@ -42,21 +42,47 @@ class VisibilityHead(nn.Module):
     def __init__(self, width: int, input_size: int, hidden: int = 128) -> None:
         super().__init__()
         self.input_size = input_size
+        self.width = width
+        #: size of each joint's observation vector (:meth:`observe`)
+        self.num_observed = 2 * width + 3 + 3 + 3 * NUM_JOINTS
         self.embedding = nn.Parameter(0.1 * torch.randn(NUM_JOINTS, EMBEDDING))
         self.mlp = nn.Sequential(
-            nn.Linear(2 * width + EMBEDDING + 3 + 3 + 3 * NUM_JOINTS, hidden), nn.Hardswish(),
+            nn.Linear(self.num_observed + EMBEDDING, hidden), nn.Hardswish(),
             nn.Linear(hidden, hidden), nn.Hardswish(),
             nn.Linear(hidden, 1),
         )
 
-    def forward(self, joint_features: torch.Tensor, keypoints_px: torch.Tensor, heatmap_logits: torch.Tensor,
+    def observe(self, joint_features: torch.Tensor, keypoints_px: torch.Tensor, heatmap_logits: torch.Tensor,
                 joints_view_norm: torch.Tensor) -> torch.Tensor:
-        n = joint_features.shape[0]
+        """Everything the head reads but the joint's identity: (N, 21, :attr:`num_observed`) float32, the
+        joint's features and the hand's mean (``2 * width``), then its crop position, heatmap sharpness,
+        own 3D position and the whole pose (``3 + 3 + 63``)."""
         context = joint_features.mean(dim=1, keepdim=True).expand_as(joint_features)
-        identity = self.embedding.unsqueeze(0).expand(n, -1, -1)
         position = keypoints_px * (2.0 / self.input_size) - 1.0
         sharpness = torch.log(torch.softmax(heatmap_logits, dim=-1).amax(dim=-1, keepdim=True).clamp_min(1e-6))
         pose = joints_view_norm.detach() * POSE_SCALE
         whole = pose.flatten(1).unsqueeze(1).expand(-1, NUM_JOINTS, -1)
-        inputs = torch.cat([joint_features, context, identity, position, sharpness, pose, whole], dim=-1)
-        return self.mlp(inputs).squeeze(-1)
+        return torch.cat([joint_features, context, position, sharpness, pose, whole], dim=-1)
+
+    def classify(self, observed: torch.Tensor) -> torch.Tensor:
+        """Observations (N, 21, :attr:`num_observed`) from :meth:`observe` -> visibility logits (N, 21); the
+        MLP's first layer reads them with the joint's identity embedding after the two feature vectors."""
+        split = 2 * self.width
+        identity = self.embedding.unsqueeze(0).expand(observed.shape[0], -1, -1)
+        return self.mlp(torch.cat([observed[..., :split], identity, observed[..., split:]], dim=-1)).squeeze(-1)
+
+    def fold_standardisation(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Make the head read raw observations after it was trained on ``(observed - mean) / std``
+        (``mean``, ``std``: (:attr:`num_observed`,)): the scaling moves into the first layer's weights and
+        bias, so the same architecture (and checkpoint layout) gives the same answers."""
+        first: nn.Linear = self.mlp[0]
+        split = 2 * self.width
+        columns = torch.cat([torch.arange(split), torch.arange(split + EMBEDDING, first.in_features)])
+        with torch.no_grad():
+            w = first.weight[:, columns] / std
+            first.bias -= w @ mean
+            first.weight[:, columns] = w
+
+    def forward(self, joint_features: torch.Tensor, keypoints_px: torch.Tensor, heatmap_logits: torch.Tensor,
+                joints_view_norm: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.observe(joint_features, keypoints_px, heatmap_logits, joints_view_norm))
