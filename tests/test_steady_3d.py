@@ -176,3 +176,23 @@ def test_track_hand_size_from_depth_is_fixed_after_its_first_frames():
     assert size.fixed and size.size_mm == pytest.approx(36.9, abs=0.3)
     size.observe_depth(900.0, 600.0)
     assert size.size_mm == pytest.approx(36.9, abs=0.3)  # fixed for the track
+
+
+def test_live_smoothing_keeps_the_hands_metric_size():
+    """Live, the smoothed pose is placed at its own scale: every frame's hand has the track's size
+    (the median of its stable bones against the rigged hand's is the configured hand size). Lifted
+    at the raw frame's scale instead, the smoothed hand's size flickered by the model's 2-3% per-frame
+    scale noise, which on the real ASL video was a quarter of the live 3D jitter relative to the wrist."""
+    from handpose.geometry.lift import STABLE_BONE_RATIOS, STABLE_BONES
+    from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+    from handpose.capture.video_file import VideoFileSource
+
+    parents, children = np.array(STABLE_BONES).T
+    sizes = []
+    with HandPosePipeline(PipelineConfig(hand_size_mm=45.0, smoothing=True)) as pipeline:
+        for result in pipeline.run(VideoFileSource(SAMPLE_CLIP, max_frames=30)):
+            for hand in result:
+                joints = hand.joints_cam_mm.astype(np.float64)
+                sizes.append(np.median(np.linalg.norm(joints[children] - joints[parents], axis=-1) / STABLE_BONE_RATIOS))
+    assert len(sizes) >= 30
+    np.testing.assert_allclose(sizes, 45.0, rtol=1e-3)

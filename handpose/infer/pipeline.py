@@ -315,8 +315,11 @@ class HandPosePipeline:
             keypoints_px = state.keypoints_px(keypoints_px, now)
             joints_norm = state.joints_norm(joints_norm, now)
             t_mm = state.translation(t_mm, translation.covariance, now)
+        mm_per_unit = translation.mm_per_unit
+        if self._smoothing:  # the smoothed pose at its own scale: the hand keeps its metric size
+            mm_per_unit = state.hand_size.size_mm / pose_scale(joints_norm)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
-        joints_cam = skeleton.denormalize(joints_norm, translation.mm_per_unit, t_mm, is_left=left)
+        joints_cam = skeleton.denormalize(joints_norm, mm_per_unit, t_mm, is_left=left)
         return HandPose(handedness=prediction.hand.box.handedness, presence=prediction.presence,
                         keypoints_px=keypoints_px.astype(np.float32), joints_cam_mm=joints_cam.astype(np.float32),
                         joints_norm=joints_norm.astype(np.float32), track_id=track_id,
