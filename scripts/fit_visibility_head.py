@@ -4,6 +4,7 @@
     python scripts/fit_visibility_head.py --checkpoint models/handpose_default.pt \
         --data shards:data/synth_mix --val shards:data/synth_val --out runs/vis7/model.pt
 
+The run's folder gets a ``log.jsonl`` like the trainer's (step, seconds, validation AUC).
 ``--val`` picks nothing: it is only reported, every ``--eval-every`` steps. Use renders the head
 never fits and that are not the held-out test set the model is published with (here: the test
 set's backgrounds with another seed, ``handpose-render --out data/synth_val --count 2048 --seed 4242
@@ -58,14 +59,22 @@ def main(argv: list[str] | None = None) -> None:
     val = observe(a.val)
     before = head_auc(model, val)
     print(f"{len(train.visible)} hands to fit on, {len(val.visible)} to report on; ROC AUC before: {before:.4f}")
-    history = fit_visibility_head(model, train, val, config, log=lambda s, auc: print(f"step {s}: ROC AUC {auc:.4f}"))
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    log_path = a.out.parent / "log.jsonl"  # as the trainer's, for scripts/publish_model.py's wall time
+
+    def log(step: int, auc: float) -> None:
+        print(f"step {step}: ROC AUC {auc:.4f}")
+        with open(log_path, "a") as f:
+            f.write(json.dumps({"step": step, "stage_index": 0, "sec": round(time.monotonic() - start, 1),
+                                "val_auc": round(auc, 4)}) + "\n")
+
+    history = fit_visibility_head(model, train, val, config, log=log)
     after = head_auc(model, val)
     meta = read_checkpoint(a.checkpoint)["meta"]
     meta["visibility_fit"] = {"from": str(a.checkpoint), "data": a.data, "val": a.val, "hands": len(train.visible),
                               "config": dataclasses.asdict(config), "val_auc_before": round(before, 4),
                               "val_auc_after": round(after, 4), "history": history,
                               "wall_s": round(time.monotonic() - start, 1)}
-    a.out.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, a.out, meta)
     print(json.dumps(meta["visibility_fit"]["history"]))
     print(f"ROC AUC on {a.val}: {before:.4f} -> {after:.4f}; wrote {a.out}")

@@ -1,8 +1,8 @@
 """The default model's per-joint visibility separates visible from hidden joints on renders it
-never saw (its own seed). The current default, whose head also reads the predicted 3D pose,
-reaches ROC AUC 0.90 there (0.886 on the whole held-out test set; an untrained head: 0.5; the head
-without the pose: 0.859; the first, linear head: 0.77); the real-hands issue's bar of 0.9 on the
-whole set is not met yet, so the test holds the level it has."""
+never saw (its own seed). The current default's head (re-fitted on its frozen observations of the
+training renders, ``scripts/fit_visibility_head.py``) reaches ROC AUC 0.92 there and 0.911 on the
+whole held-out test set, above the real-hands issue's bar of 0.9, which the test holds (an
+untrained head: 0.5; the head before the re-fit: 0.886 on the test set; the first, linear head: 0.77)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_visibility_auc_on_held_out_renders():
         visibility = model.infer(batch.images).visibility.numpy()
     labels = np.stack([s.visibility for s in samples])
     assert 0.1 < labels.mean() < 0.95  # both kinds of joint are there to be told apart
-    assert roc_auc(visibility.ravel(), labels.ravel()) >= 0.88
+    assert roc_auc(visibility.ravel(), labels.ravel()) >= 0.9
 
 
 def test_folding_the_standardisation_keeps_the_answers():
