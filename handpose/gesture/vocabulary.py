@@ -13,7 +13,9 @@ of the five fingers' states (:data:`PATTERNS`; any other pattern is ``none``); `
 ``thumb_up`` and ``thumb_down`` also need the finger (MCP -> tip) to point within
 :data:`UP_DEG` of the image's up or down, and are ``none`` beyond :data:`SIDE_DEG`. ``ok`` and
 ``pinch``: the thumb and index tips touch (closer than :data:`CONTACT` middle-finger MCP->PIP
-bones; apart beyond :data:`APART`); ``ok`` when the other three fingers are straight (their mean
+bones; apart beyond :data:`APART`) while the index is not rolled into the fist (its MCP + PIP
+flexion below :data:`INDEX_CONTACT_MAX_DEG`; 20 degrees more and the tips' meeting is a fist's
+thumb over the fingers, judged by the pattern); ``ok`` when the other three fingers are straight (their mean
 MCP + PIP flexion below :data:`OK_CURL_DEG`), ``pinch`` when they are bent (above
 :data:`PINCH_CURL_DEG`). A pose whose label depends on an unsure part gets no label (-1): the
 classifier is not trained on, nor judged by, poses the rules cannot name.
@@ -45,6 +47,7 @@ CONTACT: Final = 0.55
 APART: Final = 0.8
 OK_CURL_DEG: Final = 35.0
 PINCH_CURL_DEG: Final = 45.0
+INDEX_CONTACT_MAX_DEG: Final = 140.0
 
 #: finger states (thumb, index, middle, ring, pinky; 1 = extended) -> gesture, before orientation
 PATTERNS: Final[dict[tuple[int, ...], str]] = {
@@ -145,10 +148,13 @@ def gesture_labels(angles: np.ndarray, joints_norm: np.ndarray) -> np.ndarray:
     for g in range(len(GESTURES)):
         possible[:, g] = np.any(allowed & (_TABLE == g)[None], axis=(1, 2, 3))
     labels = np.where(possible.sum(axis=1) == 1, possible.argmax(axis=1), -1)
-    # thumb and index tips touching: ok or pinch, whatever the pattern
+    # thumb and index tips touching, the index not in a fist: ok or pinch, whatever the pattern
     gap = np.linalg.norm(joints_norm[:, 4] - joints_norm[:, 8], axis=-1)
-    others = finger_curls_deg(angles)[:, 2:].mean(axis=1)
+    curls = finger_curls_deg(angles)
+    others = curls[:, 2:].mean(axis=1)
     touching = np.where(others < OK_CURL_DEG, GESTURE_INDEX["ok"],
                         np.where(others > PINCH_CURL_DEG, GESTURE_INDEX["pinch"], -1))
-    labels = np.where(gap < CONTACT, touching, np.where(gap > APART, labels, -1))
+    index = _three_way(curls[:, 1], INDEX_CONTACT_MAX_DEG, INDEX_CONTACT_MAX_DEG + 20.0)  # 1: may pinch
+    contact = np.where(index == 1, touching, np.where(index == 0, labels, -1))
+    labels = np.where(gap < CONTACT, contact, np.where(gap > APART, labels, -1))
     return labels.astype(np.int64)
