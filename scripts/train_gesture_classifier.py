@@ -2,7 +2,10 @@
 
     python scripts/train_gesture_classifier.py --out models/gesture_classifier.npz
 
-Trains on ``--count`` poses of ``--seed`` (``handpose.gesture.samples``), scores the result on
+Trains on ``--count`` poses of ``--seed`` (``handpose.gesture.samples``) and, with
+``--render-frames N``, on the poses our model sees in N rendered frames of the gesture templates
+(``handpose.gesture.renders.pipeline_samples``, seed ``--render-seed``; each repeated
+``--render-repeat`` times), so that the classifier learns the pose model's habits; scores the result on
 ``--val-count`` held-out poses of another seed (clean, and with the training noise), prints the
 confusion matrices and writes the weights and their manifest entry (sha256, how trained, these
 numbers). The real-photo numbers come from scripts/eval_gestures.py.
@@ -13,8 +16,30 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from handpose.gesture.samples import GestureSamples
+
+
+def _rendered(frames: int, seed: int, cache: Path | None, threads: int) -> GestureSamples:
+    """The pose model's poses of rendered gesture frames, from ``cache`` when it exists."""
+    from handpose.gesture.samples import GestureSamples
+
+    if cache is not None and cache.is_file():
+        return GestureSamples.load(cache)
+    from handpose.data.synth.frames import FrameRenderer
+    from handpose.gesture.renders import pipeline_samples
+    from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+
+    config = PipelineConfig(detector_mode="image", smoothing=False, threads=threads, gesture_classifier=None)
+    with HandPosePipeline(config) as pipeline:
+        samples = pipeline_samples(pipeline, FrameRenderer(640, 480), frames, seed)
+    if cache is not None:
+        samples.save(cache)
+    return samples
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,6 +50,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--val-count", type=int, default=20_000, help="held-out poses")
     p.add_argument("--val-seed", type=int, default=2)
     p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--render-frames", type=int, default=0, help="rendered frames through the pipeline (0: none)")
+    p.add_argument("--render-seed", type=int, default=500)
+    p.add_argument("--render-repeat", type=int, default=20)
+    p.add_argument("--render-cache", type=Path, default=None,
+                   help="a .npz of those poses: read when it exists (instead of rendering), else written")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-manifest", action="store_true", help="do not record the file in models/MANIFEST.json")
     a = p.parse_args(argv)
@@ -33,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from handpose.errors import HandposeError
     from handpose.gesture.features import pose_features
-    from handpose.gesture.samples import sample_gestures
+    from handpose.gesture.samples import GestureSamples, sample_gestures
     from handpose.gesture.train import GestureTrainConfig, noisy_features, score_on_samples, train_gesture_mlp
     from handpose.io.atomic import check_writable_file
     from handpose.model.manifest import record
@@ -43,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
         check_writable_file(a.out)
         config = GestureTrainConfig(epochs=a.epochs)
         train = sample_gestures(a.count, a.seed)
+        if a.render_frames:
+            rendered = _rendered(a.render_frames, a.render_seed, a.render_cache, a.threads)
+            train = GestureSamples.concat([train] + [rendered] * a.render_repeat)
         held_out = sample_gestures(a.val_count, a.val_seed)
         mlp = train_gesture_mlp(train, config)
     except HandposeError as exc:
@@ -64,8 +97,10 @@ def main(argv: list[str] | None = None) -> None:
             "training": {
                 "command": command,
                 "data": f"{a.count} labelled poses of seed {a.seed} from the renderer's pose distribution "
-                        "(handpose.gesture.samples; no images, no photos), labels from the rules of "
-                        "handpose.gesture.vocabulary",
+                        "(handpose.gesture.samples), labels from the rules of handpose.gesture.vocabulary"
+                        + (f"; the default model's poses of {a.render_frames} rendered template frames of seed "
+                           f"{a.render_seed} (handpose.gesture.renders), x{a.render_repeat}" if a.render_frames
+                           else "") + "; no photos",
                 "licence": "the rig (MIT, @webxr-input-profiles/assets 1.0.20); trained here",
                 "config": {k: v for k, v in vars(config).items()},
             },

@@ -12,6 +12,7 @@ rendered pose in the model's keypoint convention; a draw the rules cannot name i
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,7 +21,12 @@ from handpose.data.convention import KeypointOffsets
 from handpose.data.synth import hand_poses
 from handpose.data.synth.frames import FrameRenderer, SyntheticFrame, default_intrinsics, hand_spec
 from handpose.data.synth.scene import HandSpec, hand_joints, random_appearance, random_lighting
+from handpose.errors import InputError
+from handpose.gesture.samples import GestureSamples
 from handpose.gesture.vocabulary import GESTURES, TEMPLATES, finger_states, gesture_labels
+
+if TYPE_CHECKING:
+    from handpose.infer.pipeline import HandPosePipeline
 
 #: templates rolled so that (base, tip) points up (-1) or down (+1) in the image
 _POINTED = {"thumb_up": (2, 4, -1.0), "thumb_down": (2, 4, 1.0), "pointing_up": (5, 8, -1.0)}
@@ -81,3 +87,23 @@ def gesture_frame(renderer: FrameRenderer, name: str, rng: np.random.Generator,
         if gesture >= 0 and count >= 0:
             frame = renderer.render([spec], K, renderer.background(rng, photo=True), random_lighting(rng))
             return GestureFrame(frame, GESTURES[gesture], count)
+
+
+def pipeline_samples(pipeline: HandPosePipeline, renderer: FrameRenderer, count: int, seed: int) -> GestureSamples:
+    """Labelled poses as the pose model sees them: ``count`` frames of the templates in turn (seed
+    ``seed``) through ``pipeline`` (image mode, no smoothing); each found hand's ``joints_norm``
+    with the true joint angles and the rules' labels (frames whose hand is not found are skipped)."""
+    offsets, rng, names = KeypointOffsets.load(), np.random.default_rng(seed), list(TEMPLATES)
+    poses, angles, labels = [], [], []
+    for i in range(count):
+        item = gesture_frame(renderer, names[i % len(names)], rng, offsets)
+        hands = pipeline(item.frame.rgb).hands
+        if hands:
+            poses.append(hands[0].joints_norm)
+            angles.append(item.frame.hands[0].spec.articulation)
+            labels.append(GESTURES.index(item.gesture))
+    if not poses:
+        raise InputError(f"no hand found in {count} rendered frames")
+    a = np.stack(angles)
+    return GestureSamples(joints_norm=np.stack(poses).astype(np.float32), angles=a,
+                          gesture=np.array(labels, np.int64), fingers=finger_states(a))

@@ -12,6 +12,7 @@ pose is named by the rules of :mod:`handpose.gesture.vocabulary`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -45,6 +46,26 @@ class GestureSamples:
     angles: np.ndarray
     gesture: np.ndarray
     fingers: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[GestureSamples]) -> GestureSamples:
+        """The samples of ``parts`` one after another."""
+        return cls(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("joints_norm", "angles", "gesture",
+                                                                                "fingers")))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        from handpose.io.atomic import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "wb") as file:
+            np.savez(file, joints_norm=self.joints_norm, angles=self.angles, gesture=self.gesture, fingers=self.fingers)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> GestureSamples:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls(data["joints_norm"], data["angles"], data["gesture"], data["fingers"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(f"{path}: not a saved GestureSamples file ({exc})") from None
 
 
 def _turn_towards(joints: np.ndarray, base: int, tip: int, target: np.ndarray) -> np.ndarray:
