@@ -1,5 +1,5 @@
 """The gesture classifier: a small MLP on :func:`handpose.gesture.features.pose_features`, run in
-NumPy after the pose model (a few microseconds per hand), with its weights in a KB-sized ``.npz``.
+NumPy after the pose model (under a millisecond per hand), with its weights in a KB-sized ``.npz``.
 
 Outputs per hand (:class:`GestureResult`): the gesture (one of
 ``handpose.gesture.vocabulary.GESTURES``) with its softmax probability, and the probability that

@@ -23,7 +23,7 @@ Stages per frame (timed in :class:`handpose.types.StageTimings`):
 5. smooth - per tracked hand (optional): One Euro filters on the 2D keypoints and the normalised
    pose, and a constant-velocity Kalman filter on the translation whose measurement noise grows
    with depth and falls with the hand's pixel size (:mod:`handpose.smooth.translation`); then the
-   gesture classifier (:mod:`handpose.gesture.classifier`, microseconds) on the normalised pose.
+   gesture classifier (:mod:`handpose.gesture.classifier`, under a millisecond) on the normalised pose.
 
 Everything that costs time to set up (model, ONNX export, sessions, MediaPipe, intrinsics file,
 buffers) happens in the constructor; a frame only does the work above. Intrinsics: the calibration
