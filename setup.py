@@ -10,9 +10,11 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-#: the default weights, their manifest and MediaPipe's hand model (built by scripts/setup.sh), installed
-#: to <prefix>/share/handpose/models, where handpose.paths looks when there is no checkout
-MODEL_FILES = [f"models/{n}" for n in ("handpose_default.pt", "MANIFEST.json", "hand_landmarker.task")
+#: the default weights, the gesture classifier, their manifest and MediaPipe's hand model (built by
+#: scripts/setup.sh), installed to <prefix>/share/handpose/models, where handpose.paths looks when
+#: there is no checkout
+MODEL_FILES = [f"models/{n}" for n in ("handpose_default.pt", "MANIFEST.json", "hand_landmarker.task",
+                                       "gesture_classifier.npz")
                if Path("models", n).is_file()]
 
 CORE = [

@@ -1,5 +1,6 @@
-"""Where handpose finds its default files: the trained weights and their manifest, MediaPipe's hand
-model and the TensorRT engine cache.
+"""Where handpose finds its default files: the trained weights (the pose model's and the gesture
+classifier's ``gesture_classifier.npz``) and their manifest, MediaPipe's hand model and the
+TensorRT engine cache.
 
 The models folder is, in this order:
 
@@ -24,7 +25,8 @@ INSTALLED_MODELS: Final = Path("share") / "handpose" / "models"
 
 
 def models_dir() -> Path:
-    """The folder holding ``handpose_default.pt``, ``MANIFEST.json`` and ``hand_landmarker.task``
+    """The folder holding ``handpose_default.pt``, ``gesture_classifier.npz``, ``MANIFEST.json`` and
+    ``hand_landmarker.task``
     (the first of the places in the module docstring that exists; the checkout's when none does)."""
     override = os.environ.get("HANDPOSE_MODELS")
     if override:

@@ -102,6 +102,10 @@ class HandPose:
         visibility: (21,) float32 probability in [0, 1] that each joint is visible (not occluded) in
             the image, from the model; all ones (every joint visible) unless given. A joint counts as
             visible (COCO flag 2, drawn in full) when it is at least :attr:`VISIBLE_THRESHOLD`.
+        gesture: the hand's gesture (``handpose.gesture.vocabulary.GESTURES``, "none" for none of
+            them) from the gesture classifier on ``joints_norm``; "none" unless given.
+        gesture_score: its probability in [0, 1]; 0 unless given.
+        finger_count: extended fingers 0..5; -1 when not classified.
     """
 
     VISIBLE_THRESHOLD: ClassVar[float] = 0.5
@@ -113,6 +117,9 @@ class HandPose:
     joints_norm: np.ndarray
     track_id: int = -1
     visibility: np.ndarray = field(default_factory=lambda: np.ones(21, np.float32))
+    gesture: str = "none"
+    gesture_score: float = 0.0
+    finger_count: int = -1
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,32 @@ def test_offline_smoothing_keeps_each_hands_visibility():
     assert any(np.abs(a.hands[0].keypoints_px - b.hands[0].keypoints_px).max() > 0 for a, b in zip(records, smoothed))
     for record, after in zip(records, smoothed, strict=True):
         np.testing.assert_array_equal(after.hands[0].visibility, record.hands[0].visibility)
+
+
+def test_gesture_fields_in_jsonl_and_csv(tmp_path):
+    """JSONL and CSV carry each hand's gesture, its score and the extended-finger count; old lines
+    without them read as not classified; bad values are refused."""
+    hands = (replace(_hand("right", 0), gesture="thumb_up", gesture_score=0.87654, finger_count=1), _hand("left", 1))
+    record = FrameRecord(5, 0.2, hands)
+    doc = json.loads(record.to_json())
+    assert [(h["gesture"], h["gesture_score"], h["finger_count"]) for h in doc["hands"]] == [
+        ("thumb_up", 0.8765, 1), ("none", 0.0, -1)]
+    back = FrameRecord.from_json(record.to_json()).hands
+    assert (back[0].gesture, back[0].gesture_score, back[0].finger_count) == ("thumb_up", 0.8765, 1)
+    for key in ("gesture", "gesture_score", "finger_count"):
+        del doc["hands"][0][key]
+    (old,) = FrameRecord.from_json(json.dumps({**doc, "hands": doc["hands"][:1]})).hands
+    assert (old.gesture, old.gesture_score, old.finger_count) == ("none", 0.0, -1)
+    for key, bad, message in (("gesture", "wave", "gesture one of"), ("gesture_score", 1.5, r"\[0, 1\]"),
+                              ("finger_count", 6, "finger_count"), ("finger_count", 2.5, "finger_count")):
+        line = json.loads(record.to_json())
+        line["hands"][0][key] = bad
+        with pytest.raises(InputError, match=message):
+            FrameRecord.from_json(json.dumps(line))
+    assert write_csv(tmp_path / "poses.csv", [record]) == 2
+    with open(tmp_path / "poses.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert HEADER[:8] == ("frame", "timestamp_s", "hand", "handedness", "presence", "gesture", "gesture_score",
+                          "finger_count")
+    assert [(r["gesture"], r["gesture_score"], r["finger_count"]) for r in rows] == [("thumb_up", "0.8765", "1"),
+                                                                                     ("none", "0.0", "-1")]

@@ -70,7 +70,7 @@ def test_outputs_jsonl_csv_coco_and_annotated_video(pipeline, clip, frames, tmp_
     assert np.ptp([h.visibility for _, h in hands]) > 0  # the model's values, not the all-visible default
     # CSV: one row per hand, the JSONL numbers
     rows = (out / "poses.csv").read_text().splitlines()
-    assert rows[0].split(",") == list(HEADER) and len(HEADER) == 5 + 21 * 9 and len(rows) - 1 == len(hands)
+    assert rows[0].split(",") == list(HEADER) and len(HEADER) == 8 + 21 * 9 and len(rows) - 1 == len(hands)
     first = rows[1].split(",")
     record, hand = hands[0]
     assert int(first[0]) == record.frame and first[3] == hand.handedness

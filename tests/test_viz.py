@@ -23,6 +23,7 @@ from handpose.viz.draw import (
     annotate,
     draw_hands,
     draw_skeleton,
+    hand_label,
     line_widths,
     timing_lines,
 )
@@ -128,6 +129,17 @@ def test_annotate_writes_label_and_latency_text():
     assert np.any(out[max(0, top - 25) : top - 2] != 40)  # the "Right 0.93" label above the hand
 
 
+def test_hand_label_names_the_gesture_and_finger_count():
+    hand = projected_hand()
+    assert hand_label(hand) == "Right 0.93"  # not classified: no gesture
+    assert hand_label(replace(hand, gesture="thumb_up", gesture_score=0.8, finger_count=1)) == "Right 0.93  thumb up 1f"
+    assert hand_label(replace(hand, gesture="none", finger_count=4)) == "Right 0.93  4f"
+    wide = annotate(np.full((H, W, 3), 40, np.uint8), [replace(hand, gesture="i_love_you", finger_count=3)])
+    plain = annotate(np.full((H, W, 3), 40, np.uint8), [hand])
+    top = int(hand.keypoints_px[:, 1].min())
+    assert (wide[max(0, top - 25) : top - 2] != 40).sum() > (plain[max(0, top - 25) : top - 2] != 40).sum()
+
+
 def test_open3d_view_from_the_camera_puts_the_joints_on_their_pixels():
     pytest.importorskip("open3d")
     from handpose.viz.open3d_viewer import Open3DViewer
@@ -157,7 +169,7 @@ def test_open3d_view_from_the_camera_puts_the_joints_on_their_pixels():
 
 
 QT_SCRIPT = r"""
-import sys, json, numpy as np
+import dataclasses, sys, json, numpy as np
 from PyQt5 import QtWidgets
 sys.path.insert(0, sys.argv[1])
 from handpose.viz.qt_window import LiveWindow
@@ -168,14 +180,15 @@ pressed = []
 window = LiveWindow({"Smoothing": ("S", lambda: pressed.append("S"))})
 window.resize(900, 420)
 window.show()
-hands = [projected_hand()]
+hands = [dataclasses.replace(projected_hand(), gesture="victory", gesture_score=0.9, finger_count=2)]
 image = annotate(np.full((H, W, 3), 60, np.uint8), hands, TIMINGS, 30.0)
 window.show_frame(image, hands, TIMINGS, 30.0, {"backend": "onnxruntime", "smoothing": "on"})
 for _ in range(5):
     app.processEvents()
 shot = window.screenshot_rgb()
 np.save(sys.argv[2], shot)
-texts = {"latency": window.latency_label.text(), "settings": window.settings_label.text()}
+texts = {"latency": window.latency_label.text(), "settings": window.settings_label.text(),
+         "gesture": window.gesture_label.text()}
 window.show_frame(image, [], TIMINGS, 30.0, {})
 for _ in range(5):
     app.processEvents()
@@ -210,3 +223,4 @@ def test_qt_window_shows_overlay_3d_skeleton_and_latency(tmp_path):
     assert min(coloured) > 0.0005  # thumb, index and middle bones visible in 3D
     assert max(np.mean([nearest_joint_colour(p) == c for p in view_blank.reshape(-1, 3)[::7]]) for c in (1, 5, 9)) == 0
     assert "FPS" in info["latency"] and "model" in info["latency"] and "backend: onnxruntime" in info["settings"]
+    assert info["gesture"] == "Right 0.93  victory 2f"  # each hand's gesture and finger count beside the 3D view

@@ -22,7 +22,8 @@ Stages per frame (timed in :class:`handpose.types.StageTimings`):
    keypoints, or from the depth image);
 5. smooth - per tracked hand (optional): One Euro filters on the 2D keypoints and the normalised
    pose, and a constant-velocity Kalman filter on the translation whose measurement noise grows
-   with depth and falls with the hand's pixel size (:mod:`handpose.smooth.translation`).
+   with depth and falls with the hand's pixel size (:mod:`handpose.smooth.translation`); then the
+   gesture classifier (:mod:`handpose.gesture.classifier`, under a millisecond) on the normalised pose.
 
 Everything that costs time to set up (model, ONNX export, sessions, MediaPipe, intrinsics file,
 buffers) happens in the constructor; a frame only does the work above. Intrinsics: the calibration
@@ -51,6 +52,7 @@ from handpose.geometry.crop import CropTransform, crop_from_keypoints, square_bo
 from handpose.detect.detector import DEFAULT_MODEL_PATH, DetectorMode, HandDetector, appears_left
 from handpose.detect.tracker import HandTracker, TrackedHand, TrackerConfig
 from handpose.errors import InputError
+from handpose.gesture.classifier import DEFAULT_GESTURE_FILE, GestureClassifier
 from handpose.infer.backends.base import BACKEND_NAMES, Backend, BackendName
 from handpose.infer.backends.factory import create_backend
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG, RollEnsemble
@@ -92,6 +94,8 @@ class PipelineConfig:
         threads: CPU threads of the backend (0 = its default).
         roll_angles_deg: the turns each hand's crop is seen at (test-time roll ensemble);
             ``(0.0,)`` = one plain crop per hand.
+        gesture_classifier: the gesture classifier's weights (``HandPose.gesture``, ``finger_count``);
+            None = no gestures (every hand "none", finger count -1).
     """
 
     backend: BackendName = "onnxruntime"
@@ -108,6 +112,7 @@ class PipelineConfig:
     use_depth: bool = True
     threads: int = 0
     roll_angles_deg: tuple[float, ...] = DEFAULT_ROLL_ANGLES_DEG
+    gesture_classifier: Path | None = field(default=DEFAULT_GESTURE_FILE)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKEND_NAMES:
@@ -177,6 +182,7 @@ class HandPosePipeline:
         redetect_every = 1 if config.detector_mode == "image" else config.redetect_every
         self.tracker = HandTracker(self.detector, TrackerConfig(redetect_every, config.presence_threshold))
         self._calibration = CameraIntrinsics.load(config.calibration) if config.calibration is not None else None
+        self._gestures = None if config.gesture_classifier is None else GestureClassifier(config.gesture_classifier)
         self._camera: CameraIntrinsics | None = None
         s, n = self.input_size, config.num_hands * self.ensemble.count
         self._crops = np.zeros((n, s, s, 3), np.uint8)
@@ -320,10 +326,17 @@ class HandPosePipeline:
             mm_per_unit = state.hand_size.size_mm / pose_scale(joints_norm)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
         joints_cam = skeleton.denormalize(joints_norm, mm_per_unit, t_mm, is_left=left)
+        gesture = {} if self._gestures is None else self._gesture_fields(joints_norm)
         return HandPose(handedness=prediction.hand.box.handedness, presence=prediction.presence,
                         keypoints_px=keypoints_px.astype(np.float32), joints_cam_mm=joints_cam.astype(np.float32),
                         joints_norm=joints_norm.astype(np.float32), track_id=track_id,
-                        visibility=prediction.visibility)
+                        visibility=prediction.visibility, **gesture)
+
+    def _gesture_fields(self, joints_norm: np.ndarray) -> dict[str, object]:
+        """HandPose's gesture fields for a normalised pose (21, 3) (right-hand frame, camera-oriented)."""
+        assert self._gestures is not None
+        (result,) = self._gestures(joints_norm)
+        return {"gesture": result.gesture, "gesture_score": result.score, "finger_count": result.finger_count}
 
     def _camera_for(self, width: int, height: int) -> CameraIntrinsics:
         if self._camera is None or self._camera.size != (width, height):

@@ -7,12 +7,14 @@ JSON form of a record (one line of a ``.jsonl`` file)::
                 "keypoints_px": [[u, v] x 21],        # image px, x right / y down
                 "joints_cam_mm": [[x, y, z] x 21],    # camera frame, mm
                 "joints_norm": [[x, y, z] x 21],      # normalised pose (handpose.skeleton)
-                "visibility": [p x 21]}]}             # probability each joint is visible
+                "visibility": [p x 21],               # probability each joint is visible
+                "gesture": "victory", "gesture_score": 0.93,  # handpose.gesture.vocabulary.GESTURES
+                "finger_count": 2}]}                  # extended fingers 0..5, -1 = not classified
 
 Numbers are rounded to :data:`DECIMALS` places (visibility to :data:`VISIBILITY_DECIMALS`), well
 below the model's error, so the files stay small and a record read back and written again gives the
 same bytes. A hand without ``visibility`` (files written before it existed) reads back with every
-joint visible.
+joint visible; one without the gesture fields as gesture "none", score 0, finger count -1.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from handpose.errors import InputError
+from handpose.gesture.vocabulary import GESTURES
 from handpose.types import HandPose
 
 #: decimal places kept for each array of a hand
@@ -57,6 +60,9 @@ class FrameRecord:
                     "presence": round(float(hand.presence), 4),
                     **{key: np.round(np.asarray(getattr(hand, key), np.float64), d).tolist() for key, d in DECIMALS.items()},
                     "visibility": np.round(np.asarray(hand.visibility, np.float64), VISIBILITY_DECIMALS).tolist(),
+                    "gesture": hand.gesture,
+                    "gesture_score": round(float(hand.gesture_score), 4),
+                    "finger_count": int(hand.finger_count),
                 }
                 for hand in self.hands
             ],
@@ -86,5 +92,15 @@ def _hand_from_dict(doc: dict[str, Any]) -> HandPose:
         raise ValueError(f"visibility of shape (21,) expected, got {visibility.shape}")
     if not np.all((visibility >= 0.0) & (visibility <= 1.0)):
         raise ValueError("visibility: probabilities in [0, 1] expected")
+    gesture = doc.get("gesture", "none")
+    if gesture not in GESTURES:
+        raise ValueError(f"gesture one of {GESTURES} expected, got {gesture!r}")
+    score = float(doc.get("gesture_score", 0.0))
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"gesture_score in [0, 1] expected, got {score}")
+    count = doc.get("finger_count", -1)
+    if not isinstance(count, int) or not -1 <= count <= 5:
+        raise ValueError(f"finger_count an integer in -1..5 expected, got {count!r}")
     return HandPose(handedness=doc["handedness"], presence=float(doc["presence"]), keypoints_px=arrays["keypoints_px"],
-                    joints_cam_mm=arrays["joints_cam_mm"], joints_norm=arrays["joints_norm"], visibility=visibility)
+                    joints_cam_mm=arrays["joints_cam_mm"], joints_norm=arrays["joints_norm"], visibility=visibility,
+                    gesture=gesture, gesture_score=score, finger_count=count)

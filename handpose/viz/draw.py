@@ -152,7 +152,8 @@ def draw_label(
 
 def draw_hands(image_rgb: np.ndarray, hands: Sequence[HandPose], *, in_place: bool = False) -> np.ndarray:
     """Draw every hand's skeleton (occluded joints faded, from ``HandPose.visibility``) and a
-    "Left 0.97" / "Right 0.88" label (handedness, presence).
+    "Left 0.97" / "Right 0.88" label (handedness, presence), followed by the gesture and the number
+    of extended fingers when the hand has them (:func:`hand_label`).
 
     The label sits above the hand's bounding box. ``image_rgb`` is (H, W, 3) uint8 RGB.
     """
@@ -160,10 +161,19 @@ def draw_hands(image_rgb: np.ndarray, hands: Sequence[HandPose], *, in_place: bo
     for hand in hands:
         draw_skeleton(out, hand.keypoints_px, visibility=hand.visibility, in_place=True)
         x0, y0 = np.min(hand.keypoints_px, axis=0)
-        text = f"{hand.handedness.capitalize()} {hand.presence:.2f}"
-        draw_label(out, text, (int(x0), int(y0) - round(8 * size_factor(out.shape))), LABEL_COLOR_RGB[hand.handedness],
+        draw_label(out, hand_label(hand), (int(x0), int(y0) - round(8 * size_factor(out.shape))), LABEL_COLOR_RGB[hand.handedness],
                    in_place=True)  # fmt: skip
     return out
+
+
+def hand_label(hand: HandPose) -> str:
+    """"Right 0.97", or with a classified gesture "Right 0.97  victory 2f" (gesture, extended fingers);
+    a hand whose gesture is "none" shows only its finger count."""
+    text = f"{hand.handedness.capitalize()} {hand.presence:.2f}"
+    if hand.finger_count < 0:
+        return text
+    gesture = "" if hand.gesture == "none" else f"{hand.gesture.replace('_', ' ')} "
+    return f"{text}  {gesture}{hand.finger_count}f"
 
 
 def timing_lines(timings: StageTimings, fps: float | None = None) -> list[str]:

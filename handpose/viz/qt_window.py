@@ -2,8 +2,8 @@
 
 Layout: the annotated camera image (RGB, drawn 1:1 or scaled down by :attr:`LiveWindow.view_scale`
 to fit 800 x 600) on the left; on the right a pyqtgraph ``GLViewWidget`` with the hands' 3D skeletons
-(drag to orbit, wheel to zoom) over a 10 cm grid, then labels with FPS, per-stage latency and
-the current settings, and buttons for the toggles. Keys: S smoothing, M mirroring, B backend,
+(drag to orbit, wheel to zoom) over a 10 cm grid, then labels with each hand's side, gesture and
+extended fingers (:func:`handpose.viz.draw.hand_label`), FPS, per-stage latency and the current settings, and buttons for the toggles. Keys: S smoothing, M mirroring, B backend,
 Space pause, Q or Esc quit. The window only displays: what a toggle does is the callback's
 business (see :class:`handpose.live.session.LiveSession`).
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from handpose.errors import HandposeError, LoopError, MissingDependencyError
 from handpose.types import HandPose, StageTimings, check_rgb_frame
-from handpose.viz.draw import timing_lines
+from handpose.viz.draw import hand_label, timing_lines
 from handpose.viz.screenshot import save_screenshot
 from handpose.viz.skeleton3d import BONE_COLORS, BONE_PAIRS, JOINT_COLORS
 
@@ -107,6 +107,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         side.addWidget(self.view3d, 1)
 
         font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont)
+        self.gesture_label = QtWidgets.QLabel()
+        self.gesture_label.setFont(font)
+        side.addWidget(self.gesture_label)
         self.latency_label = QtWidgets.QLabel()
         self.latency_label.setFont(font)
         self.settings_label = QtWidgets.QLabel()
@@ -163,6 +166,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             pixmap = pixmap.scaled(self.camera_label.size(), QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation)
         self.camera_label.setPixmap(pixmap)
         self._show_3d(hands)
+        self.gesture_label.setText("\n".join(hand_label(h) for h in hands) or "no hand")
         self.latency_label.setText("\n".join(timing_lines(timings, fps)))
         self.settings_label.setText("   ".join(f"{k}: {v}" for k, v in settings.items()) + ("   PAUSED" if self.paused else ""))
 

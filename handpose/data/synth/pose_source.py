@@ -52,18 +52,7 @@ class PoseSource:
         if count < 1 or start < 0 or start + count > self.num_samples:
             raise IndexError(f"samples in [0, {self.num_samples}) expected, got {start}..{start + count - 1}")
         draws = [self._draw(i) for i in range(start, start + count)]
-        is_left = np.array([spec.side == "left" for spec, _ in draws])
-        joints = np.empty((count, 21, 3))
-        for side in ("right", "left"):
-            rows = np.flatnonzero(is_left == (side == "left"))
-            if len(rows) == 0:
-                continue
-            rig = load_rig(side)
-            angles = np.stack([draws[r][0].articulation for r in rows])
-            roots = np.stack([root_transform(rig, draws[r][0]) for r in rows])
-            joints[rows] = joints21_mm(forward_kinematics(rig, hand_poses.local_rotations(rig, angles), roots))
-        targets = np.stack([target for _, target in draws])
-        joints += (targets - palm_centre(joints))[:, None, :]
+        joints, is_left = specs_joints_mm([spec for spec, _ in draws], np.stack([target for _, target in draws]))
         return joints.astype(np.float32), is_left
 
     def joints_norm(self, start: int, count: int) -> np.ndarray:
@@ -72,3 +61,21 @@ class PoseSource:
             raise InputError(f"count >= 1 expected, got {count}")
         joints, is_left = self.joints_cam_mm(start, count)
         return normalize(joints, is_left)[0]
+
+
+def specs_joints_mm(specs: list[HandSpec], palm_targets_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kinematics of many hands at once: ``(joints (N, 21, 3) float64 mm, is_left (N,) bool)``
+    for N specs, each hand moved so that its palm centre (``scene.palm_centre``) lands on its row of
+    ``palm_targets_mm`` (N, 3)."""
+    is_left = np.array([spec.side == "left" for spec in specs])
+    joints = np.empty((len(specs), 21, 3))
+    for side in ("right", "left"):
+        rows = np.flatnonzero(is_left == (side == "left"))
+        if len(rows) == 0:
+            continue
+        rig = load_rig(side)
+        angles = np.stack([specs[r].articulation for r in rows])
+        roots = np.stack([root_transform(rig, specs[r]) for r in rows])
+        joints[rows] = joints21_mm(forward_kinematics(rig, hand_poses.local_rotations(rig, angles), roots))
+    joints += (np.asarray(palm_targets_mm, np.float64) - palm_centre(joints))[:, None, :]
+    return joints, is_left

@@ -1,0 +1,123 @@
+"""Gestures: the vocabulary's rules, the features, the committed classifier on posed templates, and
+the whole chain (renderer -> MediaPipe -> our model -> classifier) on rendered named gestures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from handpose import skeleton
+from handpose.data.convention import KeypointOffsets
+from handpose.data.synth.frames import FrameRenderer, hand_spec
+from handpose.data.synth.scene import hand_joints
+from handpose.errors import CheckpointError, InputError
+from handpose.gesture.classifier import DEFAULT_GESTURE_FILE, GestureClassifier
+from handpose.gesture.features import NUM_FEATURES, pose_features
+from handpose.gesture.renders import gesture_frame, labelled_spec
+from handpose.gesture.samples import GestureSamples, sample_gestures
+from handpose.gesture.vocabulary import GESTURES, TEMPLATES
+from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+from handpose.model.manifest import verify
+
+OFFSETS = KeypointOffsets.load()
+#: template -> (gesture, extended fingers) of the template upright, palm to the camera
+UPRIGHT = {"closed_fist": ("closed_fist", 0), "open_palm": ("open_palm", 5), "pointing_up": ("pointing_up", 1),
+           "victory": ("victory", 2), "i_love_you": ("i_love_you", 3), "ok": ("ok", 3), "rock": ("rock", 2),
+           "call": ("call", 2), "four": ("none", 4), "three": ("none", 3), "thumb_up": ("none", 1)}
+
+
+def _spec(name, side="right", roll_deg=0.0, yaw_deg=0.0):
+    return hand_spec(side, TEMPLATES[name], [0.0, 40.0, 450.0], yaw_deg=yaw_deg, roll_deg=roll_deg)
+
+
+def test_rules_name_the_templates():
+    """Known answers of the labelling rules; the thumb-up hand is "none" until its thumb points up or down."""
+    for name, (gesture, count) in UPRIGHT.items():
+        assert labelled_spec(_spec(name), OFFSETS) == (GESTURES.index(gesture), count), name
+    # turned 90 degrees in the image, a right hand's thumb (on the left of the upright palm) points up
+    turned = {roll: GESTURES[labelled_spec(_spec("thumb_up", roll_deg=roll), OFFSETS)[0]] for roll in (90.0, -90.0)}
+    assert sorted(turned.values()) == ["thumb_down", "thumb_up"]
+    assert GESTURES[labelled_spec(_spec("pointing_up", roll_deg=180.0), OFFSETS)[0]] == "none"  # pointing down
+
+
+def test_features_ignore_units_position_and_side():
+    joints = OFFSETS.apply(hand_joints(_spec("victory", yaw_deg=20.0)))
+    f = pose_features(joints)
+    assert f.shape == (NUM_FEATURES,) and f.dtype == np.float32
+    np.testing.assert_allclose(pose_features(joints / 1000.0 + 3.0), f, atol=1e-5)  # metres, another origin
+    np.testing.assert_allclose(pose_features(skeleton.mirror(joints), is_left=True), f, atol=1e-5)
+    upside_down = joints * np.array([-1.0, -1.0, 1.0])  # turned 180 degrees in the image
+    assert not np.allclose(pose_features(upside_down), f, atol=0.1)  # the direction in the image is kept
+    with pytest.raises(InputError):
+        pose_features(np.zeros((21, 3)))
+
+
+def test_committed_classifier_names_posed_templates_of_both_hands():
+    verify(DEFAULT_GESTURE_FILE)  # the file is the one the manifest describes
+    classifier = GestureClassifier()
+    for name, (gesture, count) in UPRIGHT.items():
+        for side in ("right", "left"):
+            for yaw in (-25.0, 0.0, 25.0):
+                spec = _spec(name, side, yaw_deg=yaw if side == "right" else -yaw)
+                joints = OFFSETS.apply(hand_joints(spec), side == "left")
+                (result,) = classifier(joints, is_left=side == "left")
+                assert (result.gesture, result.finger_count) == (gesture, count), (name, side, yaw)
+                assert 0.5 < result.score <= 1.0 and result.finger_probs.shape == (5,)
+
+
+def test_samples_are_seeded_named_and_saved(tmp_path):
+    a, b = sample_gestures(300, 3), sample_gestures(300, 3)
+    np.testing.assert_array_equal(a.joints_norm, b.joints_norm)
+    assert set(a.gesture.tolist()) - {-1} <= set(range(len(GESTURES))) and len(set(a.gesture.tolist())) > 8
+    np.testing.assert_allclose(skeleton.bone_length(a.joints_norm), 1.0, atol=1e-5)  # normalised poses
+    both = GestureSamples.concat([a, b])
+    both.save(tmp_path / "s.npz")
+    back = GestureSamples.load(tmp_path / "s.npz")
+    assert len(back.gesture) == 600 and np.array_equal(back.fingers, both.fingers)
+    with pytest.raises(InputError, match="count >= 1"):
+        sample_gestures(0, 1)
+
+
+def test_classifier_refuses_bad_input(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        GestureClassifier(tmp_path / "missing.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(CheckpointError, match="not a readable gesture classifier"):
+        GestureClassifier(tmp_path / "bad.npz")
+    with pytest.raises(InputError, match=r"\(N, 21, 3\)"):
+        GestureClassifier()(np.zeros((2, 3, 21, 3)))
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    try:
+        return FrameRenderer(640, 480)
+    except Exception as exc:  # no headless OpenGL
+        pytest.skip(f"no headless OpenGL: {exc}")
+
+
+def test_rendered_gestures_are_named_through_the_whole_pipeline(renderer):
+    """Each named gesture rendered (random side, skin, light, photo background, a slight turn), found
+    by MediaPipe, posed by our model, named by the classifier: the gesture and finger count are right."""
+    rng = np.random.default_rng(7)
+    names = [n for n in TEMPLATES if n not in ("relaxed", "flat")]
+    frames = [gesture_frame(renderer, name, rng) for name in names]
+    found, wrong_gesture, wrong_count = 0, [], []
+    with HandPosePipeline(PipelineConfig(detector_mode="image", smoothing=False, threads=1)) as pipeline:
+        for name, item in zip(names, frames, strict=True):
+            hands = pipeline(item.frame.rgb).hands
+            if not hands:
+                continue
+            found += 1
+            if hands[0].gesture != item.gesture:
+                wrong_gesture.append((name, item.gesture, hands[0].gesture))
+            if hands[0].finger_count != item.finger_count:
+                wrong_count.append((name, item.finger_count, hands[0].finger_count))
+        plain = replace(pipeline.config, gesture_classifier=None)
+    assert found >= len(names) - 2  # MediaPipe finds the rendered hands
+    assert len(wrong_gesture) <= 2 and len(wrong_count) <= 2, (wrong_gesture, wrong_count)
+    with HandPosePipeline(plain) as pipeline:
+        hands = pipeline(frames[0].frame.rgb).hands
+        assert hands and hands[0].finger_count == -1 and hands[0].gesture == "none"
