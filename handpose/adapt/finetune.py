@@ -2,16 +2,20 @@
 
 * **What trains** (:data:`TRAIN_PARTS`): ``"last"`` (default) the backbone's last stages, the
   keypoint head, the image VAE's encoder heads and decoder, the translator and the pose decoder,
-  the rest frozen in eval mode (its batch-norm statistics kept); ``"all"`` every weight; ``"heads"``
-  the heads only. docs/adaptation.md has what each measured.
+  the rest frozen in eval mode; ``"all"`` every weight; ``"heads"`` the heads only. Batch-norm
+  statistics stay as trained (``frozen_norm``). docs/adaptation.md has what each measured:
+  training everything with the statistics moving made the model worse even on the frames it
+  trained on.
 * **Data**: the user's adaptation frames (a share :attr:`AdaptConfig.user_share` of every batch,
-  augmented: rolled, zoomed, re-lit, blurred, so that the model learns the hand, not the frames)
-  and replay so that it does not forget other hands, views and light: renders made on the fly by
-  the built-in renderer (:class:`handpose.data.synth.synthetic.SyntheticHandSource`, labels moved
-  onto MediaPipe's points as in the default model's training) and, when given, real photo shards
-  (e.g. ``shards:data/real/train``), which share the replay half with the renders.
+  mildly augmented: small turns and zooms, colour) and replay so that the model does not forget
+  other hands, views and light: renders made by the built-in renderer
+  (:class:`handpose.data.synth.synthetic.SyntheticHandSource`, labels moved onto MediaPipe's points
+  as in the default model's training) and, when given, real photo shards (e.g.
+  ``shards:data/real/train``), which share the replay part with the renders.
 * **Losses**: the default model's (2D L1 + heatmap cross-entropy against the teacher, the
-  rotation-invariant 3D term against MediaPipe's world landmarks, every term on the renders).
+  rotation-invariant 3D term against MediaPipe's world landmarks, every term on the renders), the
+  2D terms weighted up (``weight_2d``): the 3D reconstruction terms of the renders otherwise
+  dominate the sum, and the 2D fit to the user's frames barely moves.
 * **Steps**: as many as fit the time budget, from the measured time of a few steps on this
   machine (:func:`plan_steps`); fixed when planned, so a resumed run takes the same steps.
 """
@@ -45,8 +49,14 @@ TRAIN_PARTS: Final[dict[str, tuple[str, ...]]] = {
     "last": _HEADS + tuple(f"image_vae.encoder.backbone.features.{i}." for i in (12, 13, 14, 15)),
     "all": (),
 }
-#: the default model's augmentation recipe (models/MANIFEST.json)
-AUGMENT: Final = AugmentConfig(zoom=(0.8, 1.5), low_res_prob=0.25, blur_prob=0.2)
+Augment = Literal["full", "mild"]
+#: how samples are re-viewed when drawn: "full" the default model's recipe (models/MANIFEST.json),
+#: "mild" small turns and zooms and the colour changes only (the check frames are cut as the
+#: adaptation frames are)
+AUGMENTS: Final[dict[str, AugmentConfig]] = {
+    "full": AugmentConfig(zoom=(0.8, 1.5), low_res_prob=0.25, blur_prob=0.2),
+    "mild": AugmentConfig(max_roll_deg=10.0, zoom=(0.95, 1.05), max_shift=0.02),
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,9 @@ class AdaptConfig:
         user_share: share of each batch drawn from the user's frames; the rest is replay.
         renders: renders in the synthetic replay pool (made once, at the start, ~30 ms each).
         check_fraction: the last fraction of each input kept for the check (never trained on).
+        augment: how samples are re-viewed when drawn (:data:`AUGMENTS`).
+        weight_2d: the 2D terms' weights (L1, heatmap) times this: what the adaptation is for.
+        frozen_norm: batch-norm statistics kept as trained (:attr:`TrainConfig.frozen_norm`).
         seed: seed of the batch draws, the augmentation and the renders.
     """
 
@@ -72,16 +85,20 @@ class AdaptConfig:
     batch_size: int = 32
     lr: float = 3e-4
     train: TrainPart = "last"
-    user_share: float = 0.5
+    user_share: float = 0.8
     renders: int = 512
     check_fraction: float = 0.3
+    augment: Augment = "mild"
+    weight_2d: float = 5.0
+    frozen_norm: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.train not in TRAIN_PARTS:
-            raise InputError(f"train must be one of {sorted(TRAIN_PARTS)}, got {self.train!r}")
+        if self.train not in TRAIN_PARTS or self.augment not in AUGMENTS:
+            raise InputError(f"train in {sorted(TRAIN_PARTS)} and augment in {sorted(AUGMENTS)} expected, got "
+                             f"{self.train!r} and {self.augment!r}")
         if not (self.minutes > 0 and 1 <= self.min_steps <= self.max_steps and self.batch_size >= 2
-                and self.lr > 0 and 0.0 < self.user_share < 1.0 and self.renders >= 1):
+                and self.lr > 0 and 0.0 < self.user_share < 1.0 and self.renders >= 1 and self.weight_2d > 0):
             raise InputError(f"minutes > 0, 1 <= min_steps <= max_steps, batch_size >= 2, lr > 0, user_share in "
                              f"(0, 1) and renders >= 1 expected, got {self}")
 
@@ -91,10 +108,14 @@ class AdaptConfig:
 
 def train_config(config: AdaptConfig, steps: int) -> TrainConfig:
     """The trainer's settings for ``steps`` steps of the recipe (one joint stage)."""
+    base = LossWeights()
     return TrainConfig(schedule="joint", image_steps=steps, batch_size=config.batch_size, lr=config.lr,
                        checkpoint_every=50, eval_every=0, seed=config.seed,
-                       losses=LossWeights(recon="euclidean", beta_warmup_steps=0, visibility=1.0),
-                       augment=AUGMENT, train_only=TRAIN_PARTS[config.train])
+                       losses=LossWeights(recon="euclidean", beta_warmup_steps=0, visibility=1.0,
+                                          keypoints_2d=base.keypoints_2d * config.weight_2d,
+                                          heatmap=base.heatmap * config.weight_2d),
+                       augment=AUGMENTS[config.augment], train_only=TRAIN_PARTS[config.train],
+                       frozen_norm=config.frozen_norm)
 
 
 def render_pool(config: AdaptConfig, crop_size: int) -> list[HandSample]:
@@ -131,7 +152,8 @@ def seconds_per_step(model: HandModel, data: Sequence[HandSample], config: Adapt
     times = []
     for _ in range(trials + 1):
         t0 = time.perf_counter()
-        batch = collate([augment(data[int(i)], rng, AUGMENT) for i in rng.integers(0, len(data), config.batch_size)])
+        drawn = rng.integers(0, len(data), config.batch_size)
+        batch = collate([augment(data[int(i)], rng, AUGMENTS[config.augment]) for i in drawn])
         compute_losses(probe, batch, "joint", 0, cfg.losses).total.backward()
         with torch.no_grad():
             for p in probe.parameters():

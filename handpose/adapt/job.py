@@ -43,7 +43,7 @@ from handpose.io.atomic import write_text_atomic
 from handpose.io.run_lock import RunLock
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model, read_checkpoint, save_model
 from handpose.model.manifest import record, sha256_of
-from handpose.video.interrupts import FrameBoundaryInterrupts
+from handpose.video.interrupts import FrameBoundaryInterrupts, Terminated
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
         t0 = time.perf_counter()
         trainer.run()
         if trainer.step < plan["steps"]:
-            raise KeyboardInterrupt
+            raise Terminated if trainer.terminated else KeyboardInterrupt
         t_train = time.perf_counter() - t0
         adapted = load_model(request.work / "model.pt")
         before, after = check_numbers(base, check), check_numbers(adapted, check)
