@@ -52,18 +52,18 @@ def test_adaptation_of_a_real_clip_interrupted_and_resumed(tmp_path):
             first.send_signal(signal.SIGTERM)
             break
         time.sleep(0.2)
-    _, err = first.communicate(timeout=120)
+    _, err = first.communicate(timeout=300)
     assert first.returncode == 143, err[-2000:]
     assert "--resume" in err and not out.exists()
     assert 50 <= torch.load(state_path, weights_only=True)["step"] < 80
 
     other = _adapt(*args[:-1], "--lr", "1e-3", "--resume", "--quiet")  # other settings: refused, nothing mixed
-    _, err = other.communicate(timeout=300)
+    _, err = other.communicate(timeout=600)
     assert other.returncode == 2 and err.strip().startswith("error:") and "settings" in err
     assert len(err.strip().splitlines()) == 1
 
     done = _adapt(*args, "--resume")
-    stdout, err = done.communicate(timeout=600)
+    stdout, err = done.communicate(timeout=1500)
     assert done.returncode == 0, err[-2000:]
     assert "check frames" in stdout and not out.with_suffix(".adapt").exists()
     report = json.loads(out.with_suffix(".report.json").read_text())

@@ -40,7 +40,7 @@ from handpose.errors import InputError
 from handpose.eval.real_eval import evaluate_real
 from handpose.geometry.camera import CameraIntrinsics
 from handpose.io.atomic import write_text_atomic
-from handpose.io.run_lock import RunLock
+from handpose.io.run_lock import LOCK_NAME, RunLock
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model, read_checkpoint, save_model
 from handpose.model.manifest import record, sha256_of
 from handpose.video.interrupts import FrameBoundaryInterrupts, Terminated
@@ -159,8 +159,19 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
                              "hand_size": hand_size.to_json(), "settings": request.config.to_dict(),
                              "steps": plan["steps"], "check": report.to_json()["check"],
                              "report": request.report_json.name}, request.out.parent / "MANIFEST.json")
-    shutil.rmtree(request.work, ignore_errors=True)
+        _empty(request.work)
+    try:
+        request.work.rmdir()
+    except OSError:  # another run has taken the folder since
+        pass
     return report
+
+
+def _empty(work: Path) -> None:
+    """Remove everything in ``work`` but the lock (held by this run)."""
+    for child in work.iterdir():
+        if child.name != LOCK_NAME:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
 def _plan(request: AdaptRequest, base_path: Path) -> dict:
@@ -181,9 +192,7 @@ def _plan(request: AdaptRequest, base_path: Path) -> dict:
         return plan
     if request.resume:
         log.info("nothing to resume in %s; starting fresh", request.work)
-    for child in request.work.iterdir():
-        if child.name != ".lock":
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    _empty(request.work)
     write_text_atomic(path, json.dumps(wanted, indent=1) + "\n")
     return wanted
 
