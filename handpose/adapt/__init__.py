@@ -11,5 +11,7 @@ Stages, one module each, typed dataclasses between them:
   photos, steps from a time budget) over :class:`handpose.train.trainer.Trainer`;
 * :mod:`~handpose.adapt.report`: the check frames before/after (2D against MediaPipe, PA-MPJPE,
   jitter, spread), JSON and plot;
-* :mod:`~handpose.adapt.job`: one adaptation run in its work folder (resume, outputs, manifest).
+* :mod:`~handpose.adapt.job`: one adaptation run in its work folder (resume, outputs, manifest);
+* :mod:`~handpose.adapt.record`: a short clip recorded from a live source (``handpose-demo
+  --record-adaptation``).
 """
