@@ -64,6 +64,7 @@ setup(
             "handpose-contact-sheet=apps.contact_sheet:main",
             "handpose-render=apps.render_dataset:main",
             "handpose-pseudo-label=apps.pseudo_label:main",
+            "handpose-adapt=apps.adapt:main",
         ]
     },
 )

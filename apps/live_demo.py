@@ -5,6 +5,8 @@
     python -m apps.live_demo --source recording.bag           # RealSense recording (depth used)
     xvfb-run -a python -m apps.live_demo --source apps/assets/sample_clip.mp4 --max-frames 60 \\
         --screenshot docs/demo_screenshot.png                 # headless: run, save a screenshot, exit
+    python -m apps.live_demo --record-adaptation 20s          # record 20 s of your hand, adapt the model
+                                                              # to it (handpose-adapt), then show it live
 
 Sources: 'webcam[:N]', 'realsense', a .bag/.db3 recording, a video file, a folder of images or an
 RGB-D folder (see handpose.capture.open_source). Keys: S smoothing, M mirroring (selfie view),
@@ -19,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from handpose.adapt.finetune import AdaptConfig
 from handpose.capture import open_source
 from handpose.errors import HandposeError, LoopError
 from handpose.infer.pipeline import PipelineConfig
@@ -44,8 +47,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--screenshot", type=Path, default=None, help="save a PNG (+ .json) of the window at the end")
     parser.add_argument("--headless", action="store_true", help="open3d viewer: render offscreen, no window")
     parser.add_argument("--no-pace", action="store_true", help="process files as fast as possible")
+    parser.add_argument("--record-adaptation", default=None, metavar="DURATION",
+                        help="first record DURATION (e.g. 20s) of the source, adapt the model to it and run with "
+                             "the result (see handpose-adapt)")
+    parser.add_argument("--adapt-out", type=Path, default=Path("models/my_hand.pt"),
+                        help="the adapted checkpoint --record-adaptation writes (the clip goes next to it)")
+    parser.add_argument("--adapt-minutes", type=float, default=AdaptConfig.minutes,
+                        help="fine-tuning budget of --record-adaptation")
     add_verbose_flag(parser)
     return parser.parse_args(argv)
+
+
+def record_and_adapt(args: argparse.Namespace) -> Path:
+    """Record ``--record-adaptation`` of the source next to ``--adapt-out``, adapt to it; the checkpoint."""
+    from handpose.adapt.job import AdaptRequest, run_adaptation
+    from handpose.adapt.record import parse_duration_s, record_clip
+
+    seconds = parse_duration_s(args.record_adaptation)
+    check_writable_file(args.adapt_out)
+    clip_path = args.adapt_out.with_suffix(".clip.mp4")
+    print(f"recording {seconds:g} s for the adaptation: show your hand, turn it, open and close it ...")
+    with open_source(args.source) as source:
+        clip = record_clip(source, seconds, clip_path)
+    print(f"recorded {clip.frames} frames ({clip.seconds:.1f} s) to {clip.path}; adapting (about "
+          f"{args.adapt_minutes:g} min of fine-tuning)")
+    report = run_adaptation(AdaptRequest((str(clip.path),), args.adapt_out, AdaptConfig(minutes=args.adapt_minutes),
+                                         base=args.checkpoint))
+    print(report.text())
+    return args.adapt_out
 
 
 def run(args: argparse.Namespace, scratch: Path) -> int:
@@ -90,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.screenshot is not None:
                 check_writable_file(args.screenshot)  # before the camera opens and the model loads
+            if args.record_adaptation is not None:
+                args.checkpoint = record_and_adapt(args)
             shown = run(args, Path(scratch))
         except HandposeError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -47,6 +47,7 @@ def test_hands_on_a_real_photo_have_consistent_outputs(checkpoint, photo):
     with HandPosePipeline(config) as pipeline:
         result = pipeline(Frame(photo))
         from_array = pipeline(photo)  # a bare RGB array: numbered and timed by the pipeline
+        size_mm = pipeline.hand_size_mm
     (hand,) = result
     assert result.index == 0 and from_array.index == 0 and len(from_array) == 1
     assert from_array[0].handedness == hand.handedness
@@ -56,7 +57,7 @@ def test_hands_on_a_real_photo_have_consistent_outputs(checkpoint, photo):
     assert 0.0 <= hand.presence <= 1.0 and hand.track_id >= 0
     # 3D camera joints = normalised pose x hand size, mirrored back for left hands, + the solved root
     left = hand.handedness == "left"
-    rel = skeleton.denormalize(hand.joints_norm, config.hand_size_mm / pose_scale(hand.joints_norm), is_left=left)
+    rel = skeleton.denormalize(hand.joints_norm, size_mm / pose_scale(hand.joints_norm), is_left=left)
     np.testing.assert_allclose(hand.joints_cam_mm - hand.joints_cam_mm[0], rel - rel[0], atol=1e-2)
     t = result.timings
     assert t.detect_ms > 0 and t.model_ms > 0 and t.total_ms >= t.detect_ms + t.model_ms

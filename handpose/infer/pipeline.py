@@ -85,8 +85,9 @@ class PipelineConfig:
         smoothing: One Euro smoothing of the outputs per tracked hand (video mode only: unrelated
             stills are never smoothed together).
         mirrored_input: frames are selfie-mirrored (see ``handpose.detect.detector``).
-        hand_size_mm: middle-finger MCP->PIP length of the user's hand (sets metric depth); with
-            depth frames each track measures its own from its first frames.
+        hand_size_mm: middle-finger MCP->PIP length of the user's hand (sets metric depth); None =
+            the size the checkpoint carries (an adapted one, ``handpose-adapt``), else
+            ``DEFAULT_HAND_SIZE_MM``; with depth frames each track measures its own from its first frames.
         calibration: camera intrinsics file (``handpose.geometry.camera``); None = default for the frame size.
         detector_mode: "video" for streams (tracking), "image" for unrelated stills (MediaPipe every frame).
         detector_model: MediaPipe ``hand_landmarker.task``.
@@ -105,7 +106,7 @@ class PipelineConfig:
     presence_threshold: float = 0.5
     smoothing: bool = True
     mirrored_input: bool = False
-    hand_size_mm: float = DEFAULT_HAND_SIZE_MM
+    hand_size_mm: float | None = None
     calibration: Path | None = None
     detector_mode: DetectorMode = "video"
     detector_model: Path = field(default=DEFAULT_MODEL_PATH)
@@ -119,7 +120,7 @@ class PipelineConfig:
             raise InputError(f"backend must be one of {BACKEND_NAMES}, got {self.backend!r}")
         if self.num_hands < 1:
             raise InputError(f"num_hands >= 1 expected, got {self.num_hands}")
-        if not 10.0 <= self.hand_size_mm <= 100.0:
+        if self.hand_size_mm is not None and not 10.0 <= self.hand_size_mm <= 100.0:
             raise InputError(f"hand_size_mm (middle MCP->PIP bone) in 10..100 mm expected, got {self.hand_size_mm}")
         if self.detector_mode not in ("video", "image"):
             raise InputError(f"detector_mode must be 'video' or 'image', got {self.detector_mode!r}")
@@ -160,6 +161,16 @@ class _Translation:
     mm_per_unit: float
 
 
+def resolved_hand_size_mm(config: PipelineConfig) -> float:
+    """The hand size the pipeline lifts with: the configured one, else the checkpoint's, else the default."""
+    from handpose.model.checkpoint import stored_hand_size_mm
+
+    if config.hand_size_mm is not None:
+        return config.hand_size_mm
+    stored = None if config.checkpoint is None else stored_hand_size_mm(config.checkpoint)
+    return DEFAULT_HAND_SIZE_MM if stored is None else stored
+
+
 def load_pipeline_model(checkpoint: Path | None) -> HandModel:
     """The model of ``checkpoint``, or the default one (untrained, with a warning, if it is absent)."""
     from handpose.model.checkpoint import load_default_model, load_model
@@ -174,6 +185,7 @@ class HandPosePipeline:
         self.config = config
         model = load_pipeline_model(config.checkpoint)
         self.input_size = model.config.input_size
+        self.hand_size_mm = resolved_hand_size_mm(config)
         self.ensemble = RollEnsemble(tuple(config.roll_angles_deg))
         self.backend: Backend = create_backend(config.backend, model,
                                                max_batch=config.num_hands * self.ensemble.count, threads=config.threads)
@@ -286,7 +298,7 @@ class HandPosePipeline:
 
     def _track(self, track_id: int) -> _TrackState:
         if track_id not in self._tracks:  # a new track: new state, once
-            self._tracks[track_id] = _TrackState(TrackHandSize(self.config.hand_size_mm))
+            self._tracks[track_id] = _TrackState(TrackHandSize(self.hand_size_mm))
         return self._tracks[track_id]
 
     def _translation(self, prediction: _Prediction, camera: CameraIntrinsics,

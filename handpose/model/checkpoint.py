@@ -126,6 +126,13 @@ def load_weights(model: HandModel, state_dict: dict[str, torch.Tensor], origin: 
     model.load_state_dict(state_dict)
 
 
+def stored_hand_size_mm(path: str | os.PathLike[str]) -> float | None:
+    """The user's hand size (middle MCP->PIP, mm) an adapted checkpoint carries in its ``meta``
+    (``handpose-adapt``); None when it has none."""
+    value = read_checkpoint(path)["meta"].get("hand_size_mm")
+    return None if value is None else float(value)
+
+
 def load_default_model() -> HandModel:
     """The committed default model, or (with a warning) a freshly initialised one if it is absent."""
     if DEFAULT_CHECKPOINT.is_file():

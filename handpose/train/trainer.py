@@ -71,6 +71,9 @@ class TrainConfig:
             when given, only those parameters train, in every stage, and the rest of the model
             stays in eval mode (its batch-norm statistics unchanged) - a head trained on a finished
             model. Empty = what each stage trains.
+        frozen_norm: batch-norm layers stay in eval mode (their running statistics unchanged; their
+            scale and shift still train where the rest of their module does): fine-tuning on a
+            few frames whose batches do not look like the data the statistics were taken on.
     """
 
     schedule: Schedule = "staged"
@@ -88,6 +91,7 @@ class TrainConfig:
     losses: LossWeights = field(default_factory=LossWeights)
     augment: AugmentConfig | None = None
     train_only: tuple[str, ...] = ()
+    frozen_norm: bool = False
 
     def __post_init__(self) -> None:
         if self.schedule not in ("staged", "joint"):
@@ -220,6 +224,8 @@ class Trainer:
     progress: bool = True
     step: int = 0
     _stop: bool = False
+    #: the run was stopped by SIGTERM (rather than Ctrl-C)
+    terminated: bool = False
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -273,7 +279,7 @@ class Trainer:
         return iter(loader)
 
     def _handle_signal(self, signum: int, frame: object) -> None:
-        self._stop = True
+        self._stop = self.terminated = True
 
     def run(self) -> dict[str, float]:
         """Train from ``self.step`` to the end; returns the last logged numbers."""
@@ -300,6 +306,10 @@ class Trainer:
         _train_mode(self.model, self.config.train_only)
         if stage == "image" and not self.config.train_only:
             self.model.pose_vae.eval()
+        if self.config.frozen_norm:
+            for module in self.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
 
     def _run_stage(self) -> dict[str, float]:
         cfg = self.config
