@@ -23,7 +23,7 @@ import numpy as np
 from handpose.data.real.pseudo_label import TeacherLabel
 from handpose.geometry.camera import CameraIntrinsics
 from handpose.geometry.lift import DEFAULT_HAND_SIZE_MM, pose_scale, solve_translation, translation_from_depth
-from handpose.smooth.hand_size import PLAUSIBLE_MM
+from handpose.smooth.hand_size import size_from_depth
 
 #: depth frames needed before the footage's estimate is trusted
 MIN_DEPTH_FRAMES: Final = 10
@@ -60,10 +60,7 @@ def depth_hand_size_mm(label: TeacherLabel, camera: CameraIntrinsics, depth_mm: 
     if t_depth is None:
         return None
     t_2d = solve_translation(label.keypoints_px, pose, camera)
-    if t_2d[2] <= 0:
-        return None
-    estimate = DEFAULT_HAND_SIZE_MM * float(t_depth[2]) / float(t_2d[2])
-    return estimate if PLAUSIBLE_MM[0] <= estimate <= PLAUSIBLE_MM[1] else None
+    return size_from_depth(DEFAULT_HAND_SIZE_MM, float(t_depth[2]), float(t_2d[2]))
 
 
 def footage_hand_size(estimates: Sequence[float | None], given_mm: float | None = None) -> HandSize:

@@ -24,6 +24,17 @@ ESTIMATE_FRAMES: Final = 15
 PLAUSIBLE_MM: Final = (25.0, 70.0)
 
 
+def size_from_depth(size_mm: float, depth_z_mm: float, keypoint_z_mm: float) -> float | None:
+    """One frame's hand size (mm): the size that makes the root's depth from the keypoints, lifted
+    at ``size_mm`` (``keypoint_z_mm``), agree with the depth camera's (``depth_z_mm``), i.e.
+    ``size_mm * depth_z / keypoint_z``; None when the keypoint depth is not positive or the result
+    is outside :data:`PLAUSIBLE_MM`."""
+    if keypoint_z_mm <= 0:
+        return None
+    estimate = size_mm * depth_z_mm / keypoint_z_mm
+    return estimate if PLAUSIBLE_MM[0] <= estimate <= PLAUSIBLE_MM[1] else None
+
+
 class TrackHandSize:
     """The hand size (mm) of one track: ``configured_mm`` until depth readings have fixed it."""
 
@@ -35,11 +46,11 @@ class TrackHandSize:
 
     def observe_depth(self, depth_z_mm: float, keypoint_z_mm: float) -> None:
         """One frame's evidence: the root's depth from the depth image, and from the keypoints at the
-        current size. The size that reconciles them is ``size * depth_z / keypoint_z``."""
-        if self.fixed or keypoint_z_mm <= 0:
+        current size (:func:`size_from_depth`)."""
+        if self.fixed:
             return
-        estimate = self.size_mm * depth_z_mm / keypoint_z_mm
-        if PLAUSIBLE_MM[0] <= estimate <= PLAUSIBLE_MM[1]:
+        estimate = size_from_depth(self.size_mm, depth_z_mm, keypoint_z_mm)
+        if estimate is not None:
             self._estimates.append(estimate)
         if len(self._estimates) >= ESTIMATE_FRAMES:
             self.size_mm = float(np.median(self._estimates))
