@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     m.add_argument("--alignment", choices=["translator", "direct"], default="translator")
     m.add_argument("--keypoint-decode", choices=["global", "local"], default="global",
                    help="2D keypoints from the whole heatmap or the window around its peak")
+    m.add_argument("--keypoint-stride", type=int, choices=[8, 4], default=8,
+                   help="cell size (crop px) of the heatmaps the keypoints are read from; 4 adds a "
+                        "refinement of the stride-8 ones (a warm start from a stride-8 model begins at its answer)")
     t = p.add_argument_group("training")
     t.add_argument("--schedule", choices=["staged", "joint"], default="staged")
     t.add_argument("--pose-steps", type=int, default=2000)
@@ -116,7 +119,8 @@ def _train(a: argparse.Namespace) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     model_cfg = ModelConfig(backbone=a.backbone, input_size=a.input_size, latent_dim=a.latent,
-                            alignment=a.alignment, keypoint_decode=a.keypoint_decode)
+                            alignment=a.alignment, keypoint_decode=a.keypoint_decode,
+                            keypoint_stride=a.keypoint_stride)
     augment = AugmentConfig(zoom=tuple(a.zoom), low_res_prob=a.low_res, blur_prob=a.blur) if a.augment else None
     cfg = TrainConfig(schedule=a.schedule, pose_steps=a.pose_steps, image_steps=a.image_steps,
                       finetune_steps=a.finetune_steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed,

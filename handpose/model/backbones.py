@@ -1,12 +1,13 @@
 """Image backbones in plain torch (torchvision cannot be installed next to the CPU torch here).
 
-Both map a normalised RGB batch (N, 3, S, S) to three feature maps, at strides 8, 16 and 32
+Both map a normalised RGB batch (N, 3, S, S) to four feature maps, at strides 4, 8, 16 and 32
 (:class:`FeatureMaps`); ``channels`` gives their channel counts. The maps are not pooled here:
-the image encoder's keypoint heatmaps are built from all three, its latent code from the
-stride-32 map and what the heatmaps point at.
+the image encoder's keypoint heatmaps are built from the last three (and the stride-4 map refines
+them where the model asks for it), its latent code from the stride-32 map and what the heatmaps
+point at.
 
 * :class:`ResNet18Backbone`: the ResNet-18 layout (He et al. 2016): 7x7 stem, four stages of two
-  basic blocks with 64/128/256/512 channels; maps of 128/256/512 channels.
+  basic blocks with 64/128/256/512 channels; maps of 64/128/256/512 channels.
 * :class:`MobileNetBackbone`: the MobileNetV3-small layout (Howard et al. 2019): inverted
   residual blocks with depthwise convolutions, squeeze-and-excitation and hard-swish, ending in a
   1x1 convolution to 576 channels (times ``width_mult``).
@@ -23,8 +24,10 @@ from handpose.model.config import ModelConfig
 
 
 class FeatureMaps(NamedTuple):
-    """Backbone outputs for an (N, 3, S, S) batch: (N, C8, S/8, S/8), (N, C16, S/16, S/16), (N, C32, S/32, S/32)."""
+    """Backbone outputs for an (N, 3, S, S) batch: (N, C4, S/4, S/4), (N, C8, S/8, S/8),
+    (N, C16, S/16, S/16), (N, C32, S/32, S/32)."""
 
+    stride4: torch.Tensor
     stride8: torch.Tensor
     stride16: torch.Tensor
     stride32: torch.Tensor
@@ -47,10 +50,10 @@ class _BasicBlock(nn.Module):
 
 
 class ResNet18Backbone(nn.Module):
-    """ResNet-18-style CNN: (N, 3, S, S) -> :class:`FeatureMaps` with 128/256/512 channels."""
+    """ResNet-18-style CNN: (N, 3, S, S) -> :class:`FeatureMaps` with 64/128/256/512 channels."""
 
-    channels = (128, 256, 512)
-    _taps = (3, 5, 7)  # indices into ``stages`` whose outputs are the stride 8/16/32 maps
+    channels = (64, 128, 256, 512)
+    _taps = (1, 3, 5, 7)  # indices into ``stages`` whose outputs are the stride 4/8/16/32 maps
 
     def __init__(self) -> None:
         super().__init__()
@@ -123,7 +126,7 @@ _MOBILENET_SMALL = (
 )
 
 
-def _tapped(layers: nn.Sequential, x: torch.Tensor, taps: tuple[int, int, int]) -> FeatureMaps:
+def _tapped(layers: nn.Sequential, x: torch.Tensor, taps: tuple[int, int, int, int]) -> FeatureMaps:
     """Run ``layers`` on ``x`` and collect the outputs of the layers at ``taps``."""
     outs = []
     for i, layer in enumerate(layers):
@@ -134,7 +137,7 @@ def _tapped(layers: nn.Sequential, x: torch.Tensor, taps: tuple[int, int, int]) 
 
 
 class MobileNetBackbone(nn.Module):
-    """MobileNetV3-small-style CNN: (N, 3, S, S) -> :class:`FeatureMaps` with 24/48/576 channels
+    """MobileNetV3-small-style CNN: (N, 3, S, S) -> :class:`FeatureMaps` with 16/24/48/576 channels
     (times ``width_mult``, rounded to multiples of 8)."""
 
     def __init__(self, width_mult: float = 1.0) -> None:
@@ -152,8 +155,8 @@ class MobileNetBackbone(nn.Module):
         c_last = _round8(576 * width_mult)
         layers += [nn.Conv2d(c_in, c_last, 1, bias=False), nn.BatchNorm2d(c_last), nn.Hardswish()]
         self.features = nn.Sequential(*layers)
-        self.channels = (channels[-2], channels[-1], c_last)  # strides 8, 16 and the last layer's 32
-        self._taps = (taps[-2], taps[-1], len(layers) - 1)
+        self.channels = (channels[-3], channels[-2], channels[-1], c_last)  # strides 4, 8, 16, the last layer's 32
+        self._taps = (taps[-3], taps[-2], taps[-1], len(layers) - 1)
 
     def forward(self, x: torch.Tensor) -> FeatureMaps:
         return _tapped(self.features, x, self._taps)

@@ -79,6 +79,9 @@ ADDED_HEADS: Final = ("visibility.",)
 #: heads that older checkpoints hold under other names and that a newer head replaces: their weights
 #: are not loaded (the visibility head moved onto the whole model when it began to read the 3D pose)
 SUPERSEDED_HEADS: Final = ("image_vae.encoder.keypoints.visibility.",)
+#: layers a warm start may find missing and leave as initialised: the added heads, and the stride-4
+#: heatmaps, whose initial answer is the stride-8 one they refine (keypoint_head.FineHeatmaps)
+WARM_START_FRESH: Final = ADDED_HEADS + ("image_vae.encoder.keypoints.fine.",)
 
 
 def load_model(path: str | os.PathLike[str], expected: ModelConfig | None = None) -> HandModel:
@@ -146,7 +149,7 @@ def load_default_model() -> HandModel:
 def warm_start(model: HandModel, path: str | os.PathLike[str], prefix: str = "pose_vae.") -> list[str]:
     """Copy the weights under ``prefix`` (default: the pose VAE; "" = all) from a checkpoint or training state
     into ``model``; every such weight must exist there with the same shape, but for the
-    :data:`ADDED_HEADS` an older checkpoint lacks. Returns the names copied."""
+    :data:`WARM_START_FRESH` layers an older checkpoint lacks. Returns the names copied."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -155,7 +158,7 @@ def warm_start(model: HandModel, path: str | os.PathLike[str], prefix: str = "po
     if not isinstance(source, dict):
         raise CheckpointError(f"{path}: a checkpoint or training state with weights expected")
     own = model.state_dict()
-    names = [k for k in own if k.startswith(prefix) and not (k not in source and k.startswith(ADDED_HEADS))]
+    names = [k for k in own if k.startswith(prefix) and not (k not in source and k.startswith(WARM_START_FRESH))]
     bad = [k for k in names if k not in source or source[k].shape != own[k].shape]
     if not names or bad:
         raise CheckpointError(f"{path} does not hold the {prefix}* weights of this model: missing or reshaped {bad[:5]}")

@@ -10,6 +10,7 @@ from handpose.errors import InputError
 Backbone = Literal["mobilenet", "resnet18"]
 Alignment = Literal["translator", "direct"]
 KeypointDecode = Literal["global", "local"]
+KeypointStride = Literal[8, 4]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class ModelConfig:
         keypoint_decode: how the 2D keypoints are read off their heatmaps, "global" or "local"
             soft-argmax (``handpose.model.keypoint_head``); a decoding choice, not a weight: a
             checkpoint can be read either way.
+        keypoint_stride: cell size in crop px of the heatmaps the 2D keypoints are read from: 8,
+            or 4 (a refinement of the stride-8 heatmaps with weights of its own).
     """
 
     backbone: Backbone = "mobilenet"
@@ -40,6 +43,7 @@ class ModelConfig:
     translator_hidden: int = 256
     width_mult: float = 1.0
     keypoint_decode: KeypointDecode = "global"
+    keypoint_stride: KeypointStride = 8
 
     def __post_init__(self) -> None:
         if self.backbone not in ("mobilenet", "resnet18"):
@@ -52,6 +56,8 @@ class ModelConfig:
             raise InputError(f"alignment must be 'translator' or 'direct', got {self.alignment!r}")
         if self.keypoint_decode not in ("global", "local"):
             raise InputError(f"keypoint_decode must be 'global' or 'local', got {self.keypoint_decode!r}")
+        if self.keypoint_stride not in (8, 4):
+            raise InputError(f"keypoint_stride must be 8 or 4, got {self.keypoint_stride!r}")
         if self.pose_hidden < 8 or self.pose_layers < 1 or self.translator_hidden < 8 or self.width_mult <= 0:
             raise InputError(f"positive layer sizes expected, got {self}")
 

@@ -32,6 +32,8 @@ class ImageEncoding:
         heatmap_logits: (N, 21, C) logits of the keypoint heatmaps over their C cells.
         joint_features: (N, 21, width) the merged map pooled by each joint's heatmap (what the
             image looks like at that joint; the visibility head reads it).
+        fine_heatmap_logits: (N, 21, 4C) logits of the stride-4 heatmaps the keypoints are read
+            from (``ModelConfig.keypoint_stride`` 4), or None.
     """
 
     posterior: DiagonalGaussian
@@ -39,6 +41,7 @@ class ImageEncoding:
     presence_logit: torch.Tensor
     heatmap_logits: torch.Tensor
     joint_features: torch.Tensor
+    fine_heatmap_logits: torch.Tensor | None
 
 
 #: features of the image encoder shared by the latent and presence heads
@@ -60,19 +63,21 @@ class ImageEncoder(nn.Module):
         self.register_buffer("rgb_mean", torch.tensor(_RGB_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("rgb_std", torch.tensor(_RGB_STD).view(1, 3, 1, 1), persistent=False)
         self.backbone = build_backbone(config)
-        self.keypoints = KeypointHeatmaps(self.backbone.channels, config.input_size, decode=config.keypoint_decode)
+        self.keypoints = KeypointHeatmaps(self.backbone.channels, config.input_size, decode=config.keypoint_decode,
+                                          stride=config.keypoint_stride)
         joint_inputs = NUM_JOINTS * (self.keypoints.width + 2)
-        self.fuse = nn.Sequential(nn.Linear(self.backbone.channels[2] + joint_inputs, FEATURES), nn.Hardswish())
+        self.fuse = nn.Sequential(nn.Linear(self.backbone.channels[3] + joint_inputs, FEATURES), nn.Hardswish())
         self.latent = nn.Linear(FEATURES, 2 * config.latent_dim)
         self.presence = nn.Linear(FEATURES, 1)
 
     def forward(self, images: torch.Tensor) -> ImageEncoding:
         maps = self.backbone((images - self.rgb_mean) / self.rgb_std)
-        kp, joint_features, heatmap_logits = self.keypoints(maps)
-        where = kp / self.input_size - 0.5
-        feats = self.fuse(torch.cat([maps.stride32.mean(dim=(2, 3)), joint_features.flatten(1), where.flatten(1)], 1))
-        return ImageEncoding(DiagonalGaussian.from_params(self.latent(feats)), kp, self.presence(feats).squeeze(-1),
-                             heatmap_logits, joint_features)
+        kp = self.keypoints(maps)
+        where = kp.keypoints / self.input_size - 0.5
+        feats = self.fuse(torch.cat([maps.stride32.mean(dim=(2, 3)), kp.joint_features.flatten(1),
+                                     where.flatten(1)], 1))
+        return ImageEncoding(DiagonalGaussian.from_params(self.latent(feats)), kp.keypoints,
+                             self.presence(feats).squeeze(-1), kp.logits, kp.joint_features, kp.fine_logits)
 
 
 class ImageVAE(nn.Module):

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from handpose.data.batch import HandBatch
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
-from handpose.model.keypoint_head import heatmap_target
+from handpose.model.keypoint_head import FINE_STRIDE, heatmap_target
 
 Stage = Literal["pose", "image", "joint"]
 Recon = Literal["squared", "euclidean"]
@@ -176,8 +176,13 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
         size = float(model.config.input_size)
         kp_err = (enc.keypoints_crop_px - batch.keypoints_crop_px).abs().sum(-1).mean(-1) / size
         kp_loss = _masked_mean(kp_err, mask)
-        target = heatmap_target(batch.keypoints_crop_px, model.image_vae.encoder.keypoints.cell_xy)
+        heads = model.image_vae.encoder.keypoints
+        target = heatmap_target(batch.keypoints_crop_px, heads.cell_xy)
         hm_loss = _masked_mean(-(target * F.log_softmax(enc.heatmap_logits, dim=-1)).sum(-1).mean(-1), mask)
+        if enc.fine_heatmap_logits is not None:
+            fine_target = heatmap_target(batch.keypoints_crop_px, heads.fine_cell_xy, float(FINE_STRIDE))
+            hm_loss = hm_loss + _masked_mean(
+                -(fine_target * F.log_softmax(enc.fine_heatmap_logits, dim=-1)).sum(-1).mean(-1), mask)
         pres_loss = F.binary_cross_entropy_with_logits(enc.presence_logit, mask)
 
     total = (
