@@ -132,3 +132,21 @@ def test_train_only_changes_just_the_named_head(tmp_path):
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith(head) for k in changed), sorted(changed)[:5]
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_spent_deadline_ends_the_run_as_finished_and_a_resume_goes_on(tmp_path):
+    """A time budget: the trainer stops after the step at which its deadline passed, writes
+    model.pt and its state (so the result exists and a later run can resume from there)."""
+    import time
+
+    samples = toy_samples(4)
+    cfg = TrainConfig(pose_steps=0, image_steps=0, finetune_steps=30, batch_size=4, checkpoint_every=1000,
+                      eval_every=0)
+    trainer = Trainer(build_model(SMALL), cfg, samples, tmp_path, progress=False, deadline=time.monotonic())
+    trainer.run()
+    assert trainer.out_of_time and not trainer.terminated and trainer.step == 1
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["meta"]["steps"] == 1
+    resumed = Trainer(build_model(SMALL), cfg, samples, tmp_path, progress=False)
+    assert resumed.resume() and resumed.step == 1
+    resumed.run()
+    assert resumed.step == 30 and not resumed.out_of_time

@@ -64,7 +64,9 @@ class AdaptConfig:
     """Settings of one adaptation (stored in its plan and in the checkpoint's metadata).
 
     Attributes:
-        minutes: fine-tuning time budget on this machine (the labelling and the report come on top).
+        minutes: fine-tuning time budget on this machine (the labelling and the report come on top):
+            the steps are planned to fit it, and training stops when it is spent even if the machine
+            got busier than when the steps were planned (per invocation: a resumed run has it again).
         max_steps: most steps, whatever the budget.
         min_steps: fewest steps, whatever the budget.
         batch_size: samples per step.

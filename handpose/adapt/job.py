@@ -123,11 +123,11 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
             write_text_atomic(request.work / "plan.json", json.dumps(plan, indent=1) + "\n")
         model = load_model(base_path)
         trainer = Trainer(model, train_config(request.config, plan["steps"]), data, request.work,
-                          progress=request.progress)
+                          progress=request.progress, deadline=time.monotonic() + 60.0 * request.config.minutes)
         trainer.resume()
         t0 = time.perf_counter()
         trainer.run()
-        if trainer.step < plan["steps"]:
+        if trainer.step < plan["steps"] and not trainer.out_of_time:
             raise Terminated if trainer.terminated else KeyboardInterrupt
         t_train = time.perf_counter() - t0
         adapted = load_model(request.work / "model.pt")
@@ -143,7 +143,7 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
             "hands_adapt": len(adapt), "hands_check": len(check), "first_check_frame": footage["first_check_frame"],
             "hand_size": hand_size.to_json(), "base": str(base_path), "base_sha256": plan["base_sha256"],
             "settings": request.config.to_dict(), "replay": list(request.replay), "steps": plan["steps"],
-            "sec_per_step_planned": plan["sec_per_step"],
+            "steps_done": trainer.step, "sec_per_step_planned": plan["sec_per_step"],
             "wall_s": {"labelling": round(t_label, 1), "training": round(t_train, 1),
                        "total": round(time.perf_counter() - started, 1)},
         }

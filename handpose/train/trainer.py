@@ -223,9 +223,14 @@ class Trainer:
     evaluate_fn: Callable[[HandModel, int], dict[str, float]] | None = None
     progress: bool = True
     step: int = 0
+    #: ``time.monotonic()`` at which training stops after the current step and ends as finished
+    #: (``model.pt`` written, :attr:`out_of_time` set): a time budget that holds on a busy machine
+    deadline: float | None = None
     _stop: bool = False
     #: the run was stopped by SIGTERM (rather than Ctrl-C)
     terminated: bool = False
+    #: the run ended at :attr:`deadline`, before its last step
+    out_of_time: bool = False
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -287,7 +292,7 @@ class Trainer:
         old = signal.signal(signal.SIGTERM, self._handle_signal) if self.rank == 0 else None
         last: dict[str, float] = {}
         try:
-            while self.step < self.config.total_steps and not self._stop:
+            while self.step < self.config.total_steps and not (self._stop or self.out_of_time):
                 last = self._run_stage()
         except KeyboardInterrupt:
             self._stop = True
@@ -297,6 +302,8 @@ class Trainer:
         if self._stop:
             log.warning("interrupted at step %d; resume with --resume", self.step)
         elif self.rank == 0:
+            if self.out_of_time:
+                log.warning("time budget spent at step %d of %d", self.step, self.config.total_steps)
             save_model(self.model, self.out_dir / "model.pt",
                        meta={"train_config": self.config.to_dict(), "steps": self.step})
         return last
@@ -365,7 +372,10 @@ class Trainer:
                     last.update(self.evaluate_fn(self.model, self.step))
                     self._modes(stage)
                 self._log(last)
-        if self._stop:
+            if self.deadline is not None and time.monotonic() >= self.deadline and self.step < end:
+                self.out_of_time = True
+                break
+        if self._stop or self.out_of_time:
             self._save_state(optimizer)
         if bar is not None:
             bar.close()
