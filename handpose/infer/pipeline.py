@@ -338,15 +338,17 @@ class HandPosePipeline:
             mm_per_unit = state.hand_size.size_mm / pose_scale(joints_norm)
         left = appears_left(prediction.hand.box.handedness, self.config.mirrored_input)
         joints_cam = skeleton.denormalize(joints_norm, mm_per_unit, t_mm, is_left=left)
-        gesture = {} if self._gestures is None else self._gesture_fields(joints_norm)
+        gesture = self.gesture_fields(joints_norm)
         return HandPose(handedness=prediction.hand.box.handedness, presence=prediction.presence,
                         keypoints_px=keypoints_px.astype(np.float32), joints_cam_mm=joints_cam.astype(np.float32),
                         joints_norm=joints_norm.astype(np.float32), track_id=track_id,
                         visibility=prediction.visibility, **gesture)
 
-    def _gesture_fields(self, joints_norm: np.ndarray) -> dict[str, object]:
-        """HandPose's gesture fields for a normalised pose (21, 3) (right-hand frame, camera-oriented)."""
-        assert self._gestures is not None
+    def gesture_fields(self, joints_norm: np.ndarray) -> dict[str, object]:
+        """HandPose's gesture fields (``gesture``, ``gesture_score``, ``finger_count``) for a
+        normalised pose (21, 3) (right-hand frame, camera-oriented); {} without a classifier."""
+        if self._gestures is None:
+            return {}
         (result,) = self._gestures(joints_norm)
         return {"gesture": result.gesture, "gesture_score": result.score, "finger_count": result.finger_count}
 

@@ -17,7 +17,7 @@ Frames where a hand is missing are gaps the smoothers bridge; nothing is written
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final
 
 import numpy as np
@@ -89,15 +89,21 @@ class OfflineSmoother:
             values[side] = _smooth_track({name: np.stack(track[name]) for name in FIELDS}, clock, present, n)
         return cls(rows, slots, values)
 
-    def apply(self, records: Iterable[FrameRecord]) -> Iterator[FrameRecord]:
-        """``records`` again, each tracked hand replaced by its smoothed values; same frames, same hands."""
+    def apply(self, records: Iterable[FrameRecord],
+              relabel: Callable[[np.ndarray], dict[str, object]] | None = None) -> Iterator[FrameRecord]:
+        """``records`` again, each tracked hand replaced by its smoothed values; same frames, same hands.
+
+        ``relabel``: fields derived from the normalised pose (21, 3), set again from the smoothed
+        one (the gesture: so a record's gesture is that of the pose it holds).
+        """
         for t, record in enumerate(records):
             hands = list(record.hands)
             for side, values in self._values.items():
                 row = self._rows[side][t]
                 if row >= 0:
                     slot = int(self._slots[side][row])
-                    hands[slot] = dataclasses.replace(hands[slot], **{k: v[row] for k, v in values.items()})
+                    derived = {} if relabel is None else relabel(values["joints_norm"][row])
+                    hands[slot] = dataclasses.replace(hands[slot], **{k: v[row] for k, v in values.items()}, **derived)
             yield dataclasses.replace(record, hands=tuple(hands))
 
 

@@ -52,6 +52,8 @@ from handpose.video.job import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from handpose.infer.pipeline import PipelineConfig
     from handpose.types import Frame, FrameResult
 
@@ -147,6 +149,9 @@ class _LentPipeline:
 
     def reset(self) -> None:
         self.pipeline.reset()
+
+    def gesture_fields(self, joints_norm: np.ndarray) -> dict[str, object]:
+        return self.pipeline.gesture_fields(joints_norm)
 
     def close(self) -> None:
         """Nothing: the worker closes its pipeline when it ends."""

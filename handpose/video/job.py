@@ -65,6 +65,10 @@ class PosePipeline(Protocol):
 
     def close(self) -> None: ...
 
+    def gesture_fields(self, joints_norm: np.ndarray) -> dict[str, object]:
+        """The gesture fields of a normalised pose (21, 3), as the pipeline sets them on a HandPose."""
+        ...
+
 
 @dataclass(frozen=True)
 class VideoJobOptions:
@@ -275,7 +279,7 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
     warnings, incomplete = _plausibility(tally, checkpoint, announced, reported_fps, fps, options)
     records: Iterable[FrameRecord] = raw
     if options.smoothing == "offline":
-        records = OfflineSmoother.fit(raw).apply(raw)
+        records = OfflineSmoother.fit(raw).apply(raw, relabel=pipeline.gesture_fields)
     outputs = _write_outputs(video, out, records, tally, checkpoint, options, fps, size, start, warnings, incomplete)
     shutil.rmtree(work, ignore_errors=True)
     return outputs
