@@ -42,7 +42,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--real-eval-data", default=None, help="teacher-labelled real validation photos (data spec)")
     p.add_argument("--real-sets", nargs="*", default=[], choices=sorted(SOURCES),
                    help="the real sets trained on, whose sources and licences go into the manifest")
+    p.add_argument("--measured", nargs="*", default=[], metavar="NAME=FILE.json",
+                   help="results of other measurements of this model (e.g. apps.benchmark's --json, "
+                        "scripts/real_photo_consistency.py's --out) to keep in the entry's evaluation")
     a = p.parse_args(argv)
+    measured = {}
+    for item in a.measured:
+        name, sep, file = item.partition("=")
+        if not sep or not Path(file).is_file():
+            raise SystemExit(f"publish_model: --measured NAME=FILE.json with an existing file expected, got {item!r}")
+        measured[name] = json.loads(Path(file).read_text())
     source = a.run / "model.pt"
     model = load_model(source)
     meta = read_checkpoint(source)["meta"]
@@ -91,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
             "keypoints_2d_px": round(report.keypoints_2d_px, 2), "presence_accuracy": round(report.presence_accuracy, 4),
             "visibility_roc_auc": round(report.visibility_auc, 4),
             **extra,
+            **measured,
         },
     })
     print(f"wrote {a.out} (sha256 {entry['sha256'][:16]}..., {entry['bytes'] / 1e6:.1f} MB) and models/MANIFEST.json")
