@@ -16,30 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from handpose.gesture.samples import GestureSamples
-
-
-def _rendered(frames: int, seed: int, cache: Path | None, threads: int) -> GestureSamples:
-    """The pose model's poses of rendered gesture frames, from ``cache`` when it exists."""
-    from handpose.gesture.samples import GestureSamples
-
-    if cache is not None and cache.is_file():
-        return GestureSamples.load(cache)
-    from handpose.data.synth.frames import FrameRenderer
-    from handpose.gesture.renders import pipeline_samples
-    from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
-
-    config = PipelineConfig(detector_mode="image", smoothing=False, threads=threads, gesture_classifier=None)
-    with HandPosePipeline(config) as pipeline:
-        samples = pipeline_samples(pipeline, FrameRenderer(640, 480), frames, seed)
-    if cache is not None:
-        samples.save(cache)
-    return samples
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from handpose.errors import HandposeError
     from handpose.gesture.features import pose_features
+    from handpose.gesture.renders import model_poses_of_renders
     from handpose.gesture.samples import GestureSamples, sample_gestures
     from handpose.gesture.train import GestureTrainConfig, noisy_features, score_on_samples, train_gesture_mlp
     from handpose.io.atomic import check_writable_file
@@ -74,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         config = GestureTrainConfig(epochs=a.epochs)
         train = sample_gestures(a.count, a.seed)
         if a.render_frames:
-            rendered = _rendered(a.render_frames, a.render_seed, a.render_cache, a.threads)
+            rendered = model_poses_of_renders(a.render_frames, a.render_seed, a.render_cache, a.threads)
             train = GestureSamples.concat([train] + [rendered] * a.render_repeat)
         held_out = sample_gestures(a.val_count, a.val_seed)
         mlp = train_gesture_mlp(train, config)

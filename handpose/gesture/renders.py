@@ -12,6 +12,7 @@ rendered pose in the model's keypoint convention; a draw the rules cannot name i
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -107,3 +108,19 @@ def pipeline_samples(pipeline: HandPosePipeline, renderer: FrameRenderer, count:
     a = np.stack(angles)
     return GestureSamples(joints_norm=np.stack(poses).astype(np.float32), angles=a,
                           gesture=np.array(labels, np.int64), fingers=finger_states(a))
+
+
+def model_poses_of_renders(frames: int, seed: int, cache: Path | None = None, threads: int = 1) -> GestureSamples:
+    """:func:`pipeline_samples` of ``frames`` frames of seed ``seed`` through the default pipeline
+    (image mode, no smoothing, no gestures), read from ``cache`` when that file exists and
+    written there otherwise (collecting costs about 1 s of CPU per frame)."""
+    if cache is not None and cache.is_file():
+        return GestureSamples.load(cache)
+    from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
+
+    config = PipelineConfig(detector_mode="image", smoothing=False, threads=threads, gesture_classifier=None)
+    with HandPosePipeline(config) as pipeline:
+        samples = pipeline_samples(pipeline, FrameRenderer(640, 480), frames, seed)
+    if cache is not None:
+        samples.save(cache)
+    return samples
