@@ -13,13 +13,25 @@ For each checkpoint:
 * the synthetic held-out set under the papers' protocol (``handpose.eval.evaluate``), visible
   joints and all joints, with its labels as the renderer makes them (the rig's joint centres) and
   moved onto MediaPipe's points (``handpose.data.convention``), the points a model trained with
-  ``--convention mediapipe`` gives.
+  ``--convention mediapipe`` gives;
+* with ``--consistency``: how far the answer moves when the photo is turned by ±30°
+  (``scripts/real_photo_consistency.py``, all checkpoints in one run);
+* with ``--benchmark-frames N``: ``apps.benchmark`` on ONNX Runtime for each checkpoint, N frames:
+  the tracked frame against MediaPipe's video mode in the same run, and the model alone.
+
+The real-hands issue's numbers for an old and a new default, in one command::
+
+    python scripts/compare_models.py --checkpoints OLD.pt models/handpose_default.pt --decodings global \
+        --consistency --benchmark-frames 300 --out docs/model_comparison.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -40,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--decodings", nargs="+", choices=["global", "local"], default=["global", "local"])
     p.add_argument("--labels", type=Path, default=Path("data/real/labels.jsonl"),
                    help="apps.pseudo_label's log, for the numbers per real set (skipped when absent)")
+    p.add_argument("--consistency", action="store_true", help="also the answer's movement under a ±30° turn")
+    p.add_argument("--benchmark-frames", type=int, default=0,
+                   help="also apps.benchmark (ONNX Runtime) for each checkpoint, this many frames (0: not)")
     p.add_argument("--out", type=Path, required=True, help="JSON report")
     a = p.parse_args(argv)
     real = open_dataset(a.real, "test")
@@ -67,11 +82,38 @@ def main(argv: list[str] | None = None) -> None:
                 row[key] = {k: r[k] for k in ("aligned", "image_vae", "keypoints_2d_px", "presence_accuracy",
                                               "visibility_auc")}
         report[str(checkpoint)] = row
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.consistency:
+            out = Path(tmp) / "consistency.json"
+            _run_script(["scripts/real_photo_consistency.py", "--checkpoints", *map(str, a.checkpoints), "--out", str(out)])
+            for name, numbers in json.loads(out.read_text())["checkpoints"].items():
+                report[name]["turn_consistency"] = numbers
+        if a.benchmark_frames:
+            for checkpoint in a.checkpoints:
+                out = Path(tmp) / "benchmark.json"
+                _run_script(["-m", "apps.benchmark", "--checkpoint", str(checkpoint), "--frames",
+                             str(a.benchmark_frames), "--backends", "onnxruntime", "--batches", "1", "--json", str(out),
+                             "--plot", str(Path(tmp) / "latency.png")])
+                report[str(checkpoint)]["benchmark"] = _benchmark_numbers(json.loads(out.read_text()))
     a.out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(a.out, json.dumps({"real": a.real, "synthetic": a.synthetic, "checkpoints": report},
                                         indent=1) + "\n")
     print_table(report)
     print(f"wrote {a.out}")
+
+
+def _run_script(args: list[str]) -> None:
+    """Run ``python ARGS`` from the repository root; its output goes to this one's."""
+    subprocess.run([sys.executable, *args], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def _benchmark_numbers(result: dict) -> dict[str, float]:
+    """The headline of an apps.benchmark JSON: medians in ms and the tracked frame / MediaPipe ratio."""
+    pipeline, model = result["pipelines"][0], result["models"][0]
+    tracked, mediapipe = pipeline["total_steady"]["p50"], pipeline["mediapipe_video"]["p50"]
+    return {"tracked_frame_ms": round(tracked, 3), "mediapipe_video_ms": round(mediapipe, 3),
+            "tracked_over_mediapipe": round(tracked / mediapipe, 3),
+            "model_alone_ms": round(model["latency"]["p50"], 3), "frames": result["frames"]}
 
 
 def val_sets(labels: Path) -> dict[str, list[int]]:
@@ -105,6 +147,14 @@ def print_table(report: dict[str, dict[str, object]]) -> None:
                   f"{aligned['rig_points_all_joints']['auc_20_50_published']:>9.3f}"
                   f"{aligned['mediapipe_points_visible_joints']['auc_20_50_published']:>8.3f}"
                   f"{syn['rig_points_all_joints']['visibility_auc']:>8.3f}")  # type: ignore[index]
+        turn, bench = row.get("turn_consistency"), row.get("benchmark")
+        if isinstance(turn, dict):
+            print(f"{'':<34}{'±30° turn':>16}: {turn['hands']} photos, answer moves {turn['gap_3d_mm_median']:.1f} mm "
+                  f"(3D, median), {turn['gap_2d_px_median']:.1f} px (2D)")
+        if isinstance(bench, dict):
+            print(f"{'':<34}{'speed':>16}: tracked frame {bench['tracked_frame_ms']:.2f} ms / MediaPipe "
+                  f"{bench['mediapipe_video_ms']:.2f} ms = {bench['tracked_over_mediapipe']:.2f}x; model alone "
+                  f"{bench['model_alone_ms']:.2f} ms")
         for key, r in row.items():
             if key.startswith("real_") and key not in ("real_global", "real_local") and isinstance(r, dict):
                 print(f"{'':<34}{key[5:]:>16}: {r['hands']} hands, 2D {r['kp_error_mean']:.4f}, spread "
