@@ -161,15 +161,14 @@ class KeypointHeatmaps(nn.Module):
         x = self.smooth(x)
         logits_map = self.logits(x)
         logits = logits_map.flatten(2)  # (N, 21, cells)
-        keypoints, weights = soft_argmax(logits, self.cell_xy)
+        keypoints, weights = soft_argmax(logits, self.cell_xy)  # the weights pool the joint features
         fine_logits = None
+        read, centres, stride = logits, self.cell_xy, STRIDE  # the heatmaps the positions come from
         if self.fine is not None:
             fine_logits = self.fine(x, maps.stride4, logits_map).flatten(2)
-            keypoints, _ = soft_argmax(fine_logits, self.fine_cell_xy)
+            read, centres, stride = fine_logits, self.fine_cell_xy, FINE_STRIDE
+            keypoints, _ = soft_argmax(read, centres)
         if self.decode == "local":
-            if fine_logits is None:
-                keypoints = local_soft_argmax(logits, self.cell_xy)
-            else:
-                keypoints = local_soft_argmax(fine_logits, self.fine_cell_xy, FINE_STRIDE)
+            keypoints = local_soft_argmax(read, centres, stride)
         joint_features = weights @ x.flatten(2).transpose(1, 2)  # (N, 21, width)
         return KeypointReadout(keypoints, joint_features, logits, fine_logits)

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from handpose.data.batch import HandBatch
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
-from handpose.model.keypoint_head import FINE_STRIDE, heatmap_target
+from handpose.model.keypoint_head import FINE_STRIDE, STRIDE, heatmap_target
 
 Stage = Literal["pose", "image", "joint"]
 Recon = Literal["squared", "euclidean"]
@@ -126,6 +126,13 @@ def rotation_aligned_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Te
     return (((pc - tc @ rotation) ** 2).sum(dim=-1) + 1e-8).sqrt().sum(dim=1)
 
 
+def _heatmap_ce(logits: torch.Tensor, keypoints_px: torch.Tensor, centres: torch.Tensor, stride: int) -> torch.Tensor:
+    """(N,) cross-entropy per crop (mean over joints) from heatmap logits (N, 21, C) over the cells
+    ``centres`` (C, 2) to a Gaussian of one cell's size around each joint (N, 21, 2) crop px."""
+    target = heatmap_target(keypoints_px, centres, float(stride))
+    return -(target * F.log_softmax(logits, dim=-1)).sum(-1).mean(-1)
+
+
 def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, weights: LossWeights) -> LossTerms:
     """Losses of one training step.
 
@@ -177,12 +184,10 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
         kp_err = (enc.keypoints_crop_px - batch.keypoints_crop_px).abs().sum(-1).mean(-1) / size
         kp_loss = _masked_mean(kp_err, mask)
         heads = model.image_vae.encoder.keypoints
-        target = heatmap_target(batch.keypoints_crop_px, heads.cell_xy)
-        hm_loss = _masked_mean(-(target * F.log_softmax(enc.heatmap_logits, dim=-1)).sum(-1).mean(-1), mask)
+        hm_loss = _masked_mean(_heatmap_ce(enc.heatmap_logits, batch.keypoints_crop_px, heads.cell_xy, STRIDE), mask)
         if enc.fine_heatmap_logits is not None:
-            fine_target = heatmap_target(batch.keypoints_crop_px, heads.fine_cell_xy, float(FINE_STRIDE))
-            hm_loss = hm_loss + _masked_mean(
-                -(fine_target * F.log_softmax(enc.fine_heatmap_logits, dim=-1)).sum(-1).mean(-1), mask)
+            hm_loss = hm_loss + _masked_mean(_heatmap_ce(enc.fine_heatmap_logits, batch.keypoints_crop_px,
+                                                         heads.fine_cell_xy, FINE_STRIDE), mask)
         pres_loss = F.binary_cross_entropy_with_logits(enc.presence_logit, mask)
 
     total = (
