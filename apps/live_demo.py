@@ -26,6 +26,7 @@ from handpose.capture import open_source
 from handpose.errors import HandposeError, LoopError
 from handpose.infer.pipeline import PipelineConfig
 from handpose.live.session import LiveSession
+from handpose.smooth.fixed_lag import DEFAULT_LAG_FRAMES
 from handpose.detect.detector import add_verbose_flag
 from handpose.io.atomic import check_writable_file
 
@@ -39,6 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calibration", type=Path, default=None, help="camera intrinsics JSON")
     parser.add_argument("--num-hands", type=int, default=2)
     parser.add_argument("--no-smoothing", action="store_true", help="start with smoothing off")
+    parser.add_argument("--lag-frames", type=int, default=DEFAULT_LAG_FRAMES,
+                        help="show each frame this many frames late, its hands smoothed with the frames after it "
+                             f"(default {DEFAULT_LAG_FRAMES}: steadier; 0: no delay, the causal filters)")  # fmt: skip
     parser.add_argument("--mirror", choices=("auto", "on", "off"), default="auto",
                         help="selfie view (auto: on for webcams)")  # fmt: skip
     parser.add_argument("--detect-every-frame", action="store_true",
@@ -89,7 +93,7 @@ def run(args: argparse.Namespace, scratch: Path) -> int:
         config = PipelineConfig(backend=args.backend, checkpoint=args.checkpoint, calibration=calibration,
                                 num_hands=args.num_hands, smoothing=not args.no_smoothing, mirrored_input=mirror,
                                 detector_mode="image" if args.detect_every_frame else "video")  # fmt: skip
-        session = LiveSession(source, config, pace=not args.no_pace)
+        session = LiveSession(source, config, pace=not args.no_pace, lag_frames=args.lag_frames)
     except BaseException:
         source.close()
         raise

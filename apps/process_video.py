@@ -38,6 +38,7 @@ from handpose.capture.video_file import VIDEO_SUFFIXES
 from handpose.errors import HandposeError, InputError
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.infer.roll_ensemble import DEFAULT_ROLL_ANGLES_DEG
+from handpose.smooth.fixed_lag import DEFAULT_LAG_FRAMES
 from handpose.video.interrupts import Terminated, raise_terminated
 from handpose.video.job import VideoFailure, VideoJobOptions, process_many
 from handpose.detect.detector import add_verbose_flag
@@ -50,9 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("inputs", nargs="*", type=Path, default=[SAMPLE_CLIP],
                         help="video files and/or folders of videos (default: the sample clip)")  # fmt: skip
     parser.add_argument("--out-root", type=Path, default=Path("outputs"), help="outputs go to OUT_ROOT/<name>/ (the video's stem, made safe)")
-    parser.add_argument("--smooth", choices=("none", "live", "offline"), default="offline",
-                        help="offline: zero-lag smoothing over the whole video (default); live: the pipeline's causal "
+    parser.add_argument("--smooth", choices=("none", "live", "fixed-lag", "offline"), default="offline",
+                        help="offline: zero-lag smoothing over the whole video (default); fixed-lag: what the live demo "
+                             "shows, smoothed with --lag-frames frames of look-ahead; live: the pipeline's causal "
                              "filters (One Euro, Kalman on the position); none: raw per-frame output")  # fmt: skip
+    parser.add_argument("--lag-frames", type=int, default=DEFAULT_LAG_FRAMES,
+                        help=f"look-ahead of --smooth fixed-lag in frames (default {DEFAULT_LAG_FRAMES})")
     parser.add_argument("--coco", action="store_true", help="also write coco_wholebody.json")
     parser.add_argument("--no-video", action="store_true", help="do not write annotated.mp4")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
@@ -112,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                                 num_hands=args.num_hands, smoothing=args.smooth == "live",
                                 mirrored_input=args.mirrored, roll_angles_deg=tuple(args.rolls), **extra)  # fmt: skip
         options = VideoJobOptions(
-            smoothing="offline" if args.smooth == "offline" else "none", coco=args.coco, annotate=not args.no_video,
+            smoothing="none" if args.smooth == "live" else args.smooth, lag_frames=args.lag_frames,
+            coco=args.coco, annotate=not args.no_video,
             resume=args.resume, checkpoint_every=args.checkpoint_every, max_frames=args.max_frames,
             progress=not args.quiet, settings_id=json.dumps(asdict(config), default=str, sort_keys=True),
         )  # fmt: skip

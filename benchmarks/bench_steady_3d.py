@@ -1,6 +1,6 @@
 """Steady 3D benchmark: how much the camera-space hand trembles, before and after, side by side.
 
-Runs ``apps.process_video`` (no, live and offline smoothing) on
+Runs ``apps.process_video`` (no, live, fixed-lag and offline smoothing) on
 
 * the sample clip (rendered, with ground truth): 3D jitter per hand next to the ground truth's,
   EPE (palm-rooted, scale-aligned), palm position error (mm, no alignment), handedness flips per
@@ -10,7 +10,8 @@ Runs ``apps.process_video`` (no, live and offline smoothing) on
   handedness flips per 100 frames;
 
 and for both the lag of the live filters (the time shift that best aligns their palm track with the
-unsmoothed run's),
+unsmoothed run's) and their latency: that lag plus, for fixed-lag smoothing, the frames it waits
+(``--lag-frames``, one by default: the live demo's),
 
 once with this checkout and once with ``--baseline REV`` (a git worktree of that revision, run with
 the same Python), then prints one table and writes JSON. Scores come from this checkout's code, the
@@ -39,19 +40,27 @@ from handpose.geometry.crop import square_box  # noqa: E402
 from handpose.io.frame_record import FrameRecord  # noqa: E402
 from handpose.io.jsonl_writer import read_jsonl  # noqa: E402
 from handpose.skeleton import palm_root  # noqa: E402
+from handpose.smooth.fixed_lag import DEFAULT_LAG_FRAMES  # noqa: E402
 
 SAMPLE_CLIP = ROOT / "apps" / "assets" / "sample_clip.mp4"
 SAMPLE_GT = ROOT / "apps" / "assets" / "sample_clip_gt.npz"
 REAL_VIDEO = ROOT.parent / "shared" / "data" / "real_hands" / "asl_video" / "asl_hand.25fps.mp4"
-MODES = ("none", "live", "offline")
+MODES = ("none", "live", "fixed-lag", "offline")
+#: modes whose output is live (causal): their lag and latency are measured
+LIVE_MODES = ("live", "fixed-lag")
 
 
-def process(tree: Path, video: Path, out_root: Path, smooth: str) -> list[FrameRecord]:
-    """Run ``apps.process_video`` of ``tree`` on ``video``; its records."""
+def process(tree: Path, video: Path, out_root: Path, smooth: str) -> list[FrameRecord] | None:
+    """Run ``apps.process_video`` of ``tree`` on ``video``; its records (None: that tree has no such
+    ``--smooth`` mode)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    subprocess.run([sys.executable, "-m", "apps.process_video", str(video), "--out-root", str(out_root),
-                    "--smooth", smooth, "--no-video", "--quiet"], cwd=tree, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "apps.process_video", str(video), "--out-root", str(out_root),
+                           "--smooth", smooth, "--no-video", "--quiet"], cwd=tree, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode == 2 and "invalid choice" in done.stderr:
+        return None
+    if done.returncode != 0:
+        raise RuntimeError(f"process_video --smooth {smooth} failed in {tree}: {done.stderr.strip()}")
     return list(read_jsonl(out_root / video.stem / "poses.jsonl"))
 
 
@@ -147,9 +156,13 @@ def measure(tree: Path, real_video: Path | None, work: Path) -> dict[str, dict[s
         capture.release()
         runs = {mode: process(tree, video, work / f"{name}_{mode}", mode) for mode in MODES}
         for mode, records in runs.items():
+            if records is None:
+                continue
             scores = sample_clip_scores(records) if name == "sample_clip" else real_video_scores(records, fps)
-            if mode == "live":
+            if mode in LIVE_MODES:
                 scores["live_lag_ms"] = live_lag_ms(records, runs["none"])
+                waited = DEFAULT_LAG_FRAMES * 1000.0 / fps if mode == "fixed-lag" else 0.0
+                scores["latency_ms"] = scores["live_lag_ms"] + waited
             out[name][mode] = scores
     return out
 

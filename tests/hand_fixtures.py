@@ -64,3 +64,35 @@ def toy_samples(n: int, size: int = 128, seed: int = 0) -> list[HandSample]:
         samples.append(HandSample(joints_cam_mm=poses[i].astype(np.float32), is_left=bool(i % 2), crop_rgb=crop,
                                   keypoints_crop_px=kp, intrinsics=TOY_INTRINSICS, crop=cut))
     return samples
+
+
+def noisy_clip_records(gt_path, seed: int = 0, gap: range = range(40, 50)) -> tuple[list, dict[str, np.ndarray]]:
+    """The records of a rendered clip's true hands plus the noise of a per-frame estimate (2 px per
+    keypoint; 4 mm per joint; the whole hand off along its ray by 3% of its depth, as depth from 2D
+    is), the left hand missing on the frames of ``gap``; and the truth (``keypoints_px``,
+    ``joints_cam_mm``: (T, hands, 21, k))."""
+    from handpose.io.frame_record import FrameRecord
+    from handpose.types import HandPose
+
+    with np.load(gt_path) as gt:
+        joints, keypoints, sides = gt["joints_cam_mm"], gt["keypoints_px"], [str(s) for s in gt["sides"]]
+    rng = np.random.default_rng(seed)
+    records = []
+    for t in range(len(joints)):
+        hands = tuple(HandPose(side, 0.9, keypoints[t, h] + rng.normal(0, 2.0, (21, 2)),
+                               joints[t, h] + rng.normal(0, 4.0, (21, 3))
+                               + rng.normal(0, 0.03) * joints[t, h, 0], np.zeros((21, 3)))
+                      for h, side in enumerate(sides) if not (side == "left" and t in gap))  # fmt: skip
+        records.append(FrameRecord(t, t / 24.0, hands))
+    return records, {"keypoints_px": keypoints, "joints_cam_mm": joints}
+
+
+def track_error(records, key: str, truth: np.ndarray) -> float:
+    """Mean per-joint distance of the first hand's ``key`` from ``truth`` (T, hands, 21, k)."""
+    return float(np.mean([np.linalg.norm(getattr(r.hands[0], key) - truth[r.frame, 0], axis=-1).mean() for r in records]))
+
+
+def track_jitter(records, key: str) -> float:
+    """Mean norm of the second difference of the first hand's ``key`` over consecutive records."""
+    track = np.array([getattr(r.hands[0], key) for r in records])
+    return float(np.linalg.norm(track[2:] - 2 * track[1:-1] + track[:-2], axis=-1).mean())

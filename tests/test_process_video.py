@@ -24,6 +24,7 @@ from handpose.io.jsonl_writer import read_jsonl
 from handpose.types import HandPose
 from handpose.video.job import VideoJobOptions, process_video
 from handpose.viz.draw import JOINT_COLORS_RGB
+from tests.hand_fixtures import noisy_clip_records, track_error, track_jitter
 from tests.media_fixtures import corrupt_mjpg_frames, drop_avi_frames, model_checkpoint, pan_frames, write_video
 
 N = 24
@@ -156,36 +157,35 @@ def test_offline_smoothing_keeps_frames_and_hands(pipeline, clip, tmp_path):
 
 
 def test_offline_smoother_brings_noisy_tracks_closer_to_the_truth():
-    """The sample clip's true hands plus the noise of a per-frame estimate (2 px per keypoint; 4 mm
-    per joint; the whole hand off along its ray by 3% of its depth, as depth from 2D is):
+    """The sample clip's true hands plus a per-frame estimate's noise (``noisy_clip_records``):
     smoothing must cut the error and the jitter, and leave frames without a hand without one."""
-    from handpose.io.frame_record import FrameRecord
     from handpose.smooth.offline import smooth_records
-    from handpose.types import HandPose
 
-    with np.load(REPO / "apps" / "assets" / "sample_clip_gt.npz") as gt:
-        joints, keypoints, sides = gt["joints_cam_mm"], gt["keypoints_px"], [str(s) for s in gt["sides"]]
-    rng = np.random.default_rng(0)
-    records = []
-    for t in range(len(joints)):
-        hands = tuple(HandPose(side, 0.9, keypoints[t, h] + rng.normal(0, 2.0, (21, 2)),
-                               joints[t, h] + rng.normal(0, 4.0, (21, 3))
-                               + rng.normal(0, 0.03) * joints[t, h, 0], np.zeros((21, 3)))
-                      for h, side in enumerate(sides) if not (side == "left" and 40 <= t < 50))  # fmt: skip
-        records.append(FrameRecord(t, t / 24.0, hands))
+    records, truth = noisy_clip_records(REPO / "apps" / "assets" / "sample_clip_gt.npz")
     smoothed = smooth_records(records)
     assert [[h.handedness for h in r.hands] for r in smoothed] == [[h.handedness for h in r.hands] for r in records]
+    for key in ("keypoints_px", "joints_cam_mm"):
+        assert track_error(smoothed, key, truth[key]) < 0.7 * track_error(records, key, truth[key])
+    assert track_jitter(smoothed, "joints_cam_mm") < 0.3 * track_jitter(records, "joints_cam_mm")
 
-    def error(recs, key, truth):
-        return np.mean([np.linalg.norm(getattr(r.hands[0], key) - truth[r.frame, 0], axis=-1).mean() for r in recs])
 
-    def jitter(recs, key):
-        track = np.array([getattr(r.hands[0], key) for r in recs])
-        return np.linalg.norm(track[2:] - 2 * track[1:-1] + track[:-2], axis=-1).mean()
+def test_fixed_lag_smoothing_is_the_raw_records_streamed(pipeline, clip, tmp_path):
+    """``smoothing="fixed-lag"`` writes what the live demo's smoother makes of the raw records."""
+    from handpose.smooth.fixed_lag import smooth_stream
 
-    assert error(smoothed, "keypoints_px", keypoints) < 0.7 * error(records, "keypoints_px", keypoints)
-    assert error(smoothed, "joints_cam_mm", joints) < 0.7 * error(records, "joints_cam_mm", joints)
-    assert jitter(smoothed, "joints_cam_mm") < 0.3 * jitter(records, "joints_cam_mm")
+    raw = process_video(clip, pipeline, tmp_path / "raw", VideoJobOptions(progress=False, annotate=False))
+    lagged = process_video(clip, pipeline, tmp_path / "lag",
+                           VideoJobOptions(progress=False, annotate=False, smoothing="fixed-lag", lag_frames=2))
+    expected = list(smooth_stream(read_jsonl(raw.outputs["jsonl"]), 2, relabel=pipeline.gesture_fields))
+    got = list(read_jsonl(lagged.outputs["jsonl"]))
+    assert [r.frame for r in got] == [r.frame for r in expected] == [r.frame for r in read_jsonl(raw.outputs["jsonl"])]
+    for a, b in zip(got, expected):
+        assert [h.handedness for h in a.hands] == [h.handedness for h in b.hands]
+        for x, y in zip(a.hands, b.hands):
+            np.testing.assert_allclose(x.joints_cam_mm, y.joints_cam_mm, atol=0.011)
+            np.testing.assert_allclose(x.keypoints_px, y.keypoints_px, atol=0.011)
+            assert x.gesture == y.gesture
+    assert json.loads(lagged.outputs["summary"].read_text())["smoothing"] == "fixed-lag (2 frames)"
 
 
 def test_folder_of_videos_and_errors(checkpoint, frames, tmp_path, capsys):

@@ -7,12 +7,18 @@ buffer. Smoothing, mirroring and the backend can be switched while it runs: each
 combination gets its own pipeline, built on first use (a second or two) and kept, so switching
 back is instant; a pipeline taken up again is reset. Finite sources (files, folders) are played at
 their own frame rate unless ``pace=False``.
+
+With smoothing on and ``lag_frames`` > 0 (the live demo's default), the hands are smoothed with that
+many frames of look-ahead (:mod:`handpose.smooth.fixed_lag`): each frame is shown ``lag_frames``
+frames late, with hands smoothed from the frames after it, so picture and skeleton stay together.
+With ``lag_frames`` 0 the pipeline's causal filters smooth and every frame is shown at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +30,9 @@ from handpose.capture.base import FrameSource
 from handpose.errors import HandposeError
 from handpose.infer.backends.base import BACKEND_NAMES
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
-from handpose.types import Frame, HandPose, StageTimings
+from handpose.io.frame_record import FrameRecord
+from handpose.smooth.fixed_lag import FixedLagSmoother
+from handpose.types import Frame, FrameResult, HandPose, StageTimings
 from handpose.viz.draw import annotate
 
 #: weight of the newest frame interval in the FPS estimate
@@ -58,6 +66,7 @@ class LiveSession:
         config: the starting pipeline settings (``mirrored_input`` is the starting mirror state).
         backends: the backends :meth:`cycle_backend` goes through.
         pace: play finite sources at their frame rate (live cameras pace themselves).
+        lag_frames: look-ahead of the smoothing in frames (0: the pipeline's causal filters).
     """
 
     def __init__(
@@ -66,9 +75,14 @@ class LiveSession:
         config: PipelineConfig,
         backends: Sequence[str] = BACKEND_NAMES,
         pace: bool = True,
+        lag_frames: int = 0,
     ) -> None:
         self.source = source
         self.config = config
+        self.lag_frames = lag_frames
+        self._smoother = FixedLagSmoother(lag_frames, relabel=lambda pose: self.pipeline.gesture_fields(pose))
+        self._held: deque[tuple[Frame, StageTimings]] = deque()  # frames waiting for their smoothed hands
+        self._ready: deque[FrameRecord] = deque()  # smoothed records of held frames
         self.backends = tuple(backends)
         self.message = ""
         self._pace = pace and source.num_frames is not None
@@ -85,6 +99,7 @@ class LiveSession:
     def _pipeline_for(self, config: PipelineConfig) -> HandPosePipeline:
         """One pipeline per backend, built once; smoothing and mirroring switch on it in place
         (:meth:`HandPosePipeline.set_options`: the model is not loaded again)."""
+        config = dataclasses.replace(config, smoothing=config.smoothing and not self._looks_ahead_with(config))
         pipeline = self._pipelines.get(config.backend)
         if pipeline is None:
             pipeline = HandPosePipeline(config)
@@ -92,6 +107,14 @@ class LiveSession:
         else:
             pipeline.set_options(smoothing=config.smoothing, mirrored_input=config.mirrored_input)
         return pipeline
+
+    def _looks_ahead_with(self, config: PipelineConfig) -> bool:
+        """Whether ``config`` smooths with look-ahead (smoothing on, a lag, tracking a video)."""
+        return config.smoothing and self.lag_frames > 0 and config.detector_mode == "video"
+
+    @property
+    def _looks_ahead(self) -> bool:
+        return self._looks_ahead_with(self.config)
 
     def _switch(self, **changes: object) -> None:
         config = dataclasses.replace(self.config, **changes)  # type: ignore[arg-type]
@@ -124,9 +147,12 @@ class LiveSession:
     @property
     def settings(self) -> dict[str, str]:
         """Current settings for display, name -> value."""
+        smoothing = "off"
+        if self.config.smoothing:
+            smoothing = f"on, {self.lag_frames} frame{'' if self.lag_frames == 1 else 's'} late" if self._looks_ahead else "on"
         shown = {
             "backend": self.config.backend,
-            "smoothing": "on" if self.config.smoothing else "off",
+            "smoothing": smoothing,
             "mirror": "on" if self.config.mirrored_input else "off",
         }
         if self.message:
@@ -134,10 +160,30 @@ class LiveSession:
         return shown
 
     def next(self) -> LiveResult | None:
-        """Process the next frame; None when the source has ended."""
-        frame = next(self._frames, None)
-        if frame is None:
-            return None
+        """Process the next frame; None when the source has ended (and every held frame was shown)."""
+        while not self._ready:
+            frame = next(self._frames, None)
+            if frame is None:
+                if not self._held:
+                    return None
+                self._ready.extend(self._smoother.flush())
+                continue
+            frame, result = self._process(frame)
+            record = FrameRecord(frame.index, frame.timestamp_s, result.hands)
+            if not self._looks_ahead and not self._held:
+                return self._show(frame, list(result.hands), result.timings)
+            self._held.append((dataclasses.replace(frame, rgb=frame.rgb.copy()), result.timings))  # the source may reuse its buffer
+            if self._looks_ahead:
+                self._ready.extend(self._smoother.push(record))
+            else:  # smoothing was just switched off: the held frames first
+                self._ready.extend(self._smoother.flush())
+                self._ready.append(record)
+        record = self._ready.popleft()
+        frame, timings = self._held.popleft()
+        return self._show(frame, list(record.hands), timings)
+
+    def _process(self, frame: Frame) -> tuple[Frame, FrameResult]:
+        """Pace, mirror and run the pipeline on one frame: the frame as the pipeline saw it, its result."""
         if self._pace:
             self._wait_for(frame.timestamp_s)
         if self.config.mirrored_input:
@@ -148,8 +194,10 @@ class LiveSession:
                                         depth_mm=None if frame.depth_mm is None else frame.depth_mm[:, ::-1].copy())  # fmt: skip
         if self.intrinsics is None or self.intrinsics.size != frame.rgb.shape[1::-1]:
             self.intrinsics = self._camera(frame.rgb.shape[1], frame.rgb.shape[0])
-        result = self.pipeline(frame)
-        hands, timings = list(result.hands), result.timings
+        return frame, self.pipeline(frame)
+
+    def _show(self, frame: Frame, hands: list[HandPose], timings: StageTimings) -> LiveResult:
+        """The annotated display of one frame, and the loop's frame rate."""
         now = time.perf_counter()
         if self._last_tick is not None:
             rate = 1.0 / max(1e-6, now - self._last_tick)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handpose.errors import InputError
+from handpose.smooth.kalman import ConstantVelocity, smooth
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ class OneEuroFilter:
 def rts_smooth(
     track: np.ndarray, timestamps_s: np.ndarray, accel_std: float, noise_std: float
 ) -> np.ndarray:
-    """Zero-lag smoothing of a whole recorded track (T, ...) with a constant-velocity model.
+    """Zero-lag smoothing of a whole recorded track (T, ...) with a constant-velocity model
+    (:func:`handpose.smooth.kalman.smooth`, every coordinate its own track).
 
     Args:
         track: (T, ...) float values at increasing ``timestamps_s`` (T,); any trailing shape
@@ -116,59 +118,6 @@ def rts_smooth(
     n = len(times)
     if n < 2:
         return values.copy()
-    flat = values.reshape(n, -1)
-    observed = np.isfinite(flat)
-    r = noise_std**2
-    # state per coordinate: position p, velocity v, covariance [[a, b], [b, c]]; arrays (n, M)
-    p_f = np.empty_like(flat)
-    v_f = np.empty_like(flat)
-    cov_f = np.empty((n, 3) + flat.shape[1:])
-    p_pred = np.empty_like(flat)
-    v_pred = np.empty_like(flat)
-    cov_pred = np.empty_like(cov_f)
-    first = np.where(observed[0], flat[0], np.nanmean(flat, axis=0))
-    p, v = np.nan_to_num(first), np.zeros(flat.shape[1])
-    big = 1e8 * (1.0 + r)  # an uninformative prior: the first observation sets the position
-    a, b, c = np.full(flat.shape[1], big), np.zeros(flat.shape[1]), np.full(flat.shape[1], big)
-    for k in range(n):
-        if k > 0:
-            dt = times[k] - times[k - 1]
-            q = accel_std**2
-            p, v = p + dt * v, v
-            a, b, c = (
-                a + 2 * dt * b + dt * dt * c + q * dt**4 / 4,
-                b + dt * c + q * dt**3 / 2,
-                c + q * dt * dt,
-            )
-        p_pred[k], v_pred[k], cov_pred[k] = p, v, (a, b, c)
-        z = flat[k]
-        obs = observed[k]
-        s = a + r
-        kp, kv = a / s, b / s
-        innovation = np.where(obs, np.nan_to_num(z) - p, 0.0)
-        p = p + np.where(obs, kp, 0.0) * innovation
-        v = v + np.where(obs, kv, 0.0) * innovation
-        a, b, c = (
-            np.where(obs, (1 - kp) * a, a),
-            np.where(obs, (1 - kp) * b, b),
-            np.where(obs, c - kv * b, c),
-        )
-        p_f[k], v_f[k], cov_f[k] = p, v, (a, b, c)
-    out = np.empty_like(flat)
-    p_s, v_s = p_f[-1], v_f[-1]
-    out[-1] = p_s
-    for k in range(n - 2, -1, -1):
-        dt = times[k + 1] - times[k]
-        a, b, c = cov_f[k]
-        pa, pb, pc = cov_pred[k + 1]
-        # gain G = P_f F^T P_pred^-1 with F = [[1, dt], [0, 1]]
-        fa, fb, fc = a + dt * b, b, b + dt * c  # P_f F^T rows: [[a + dt b, b], [b + dt c, c]]
-        det = pa * pc - pb * pb
-        g11 = (fa * pc - fb * pb) / det
-        g12 = (fb * pa - fa * pb) / det
-        g21 = (fc * pc - c * pb) / det
-        g22 = (c * pa - fc * pb) / det
-        dp, dv = p_s - p_pred[k + 1], v_s - v_pred[k + 1]
-        p_s, v_s = p_f[k] + g11 * dp + g12 * dv, v_f[k] + g21 * dp + g22 * dv
-        out[k] = p_s
-    return out.reshape(values.shape)
+    flat = values.reshape(n, -1, 1)
+    r = np.full((1, 1, 1, 1), float(noise_std) ** 2)
+    return smooth(ConstantVelocity(1, accel_std), flat, r, times).reshape(values.shape)

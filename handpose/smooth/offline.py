@@ -1,15 +1,9 @@
 """Zero-lag offline smoothing of the hands of a whole recorded video (``--smooth offline``).
 
-Hands are followed by side (which the tracker keeps per track through MediaPipe's label flips,
-:mod:`handpose.detect.handedness_vote`): the most confident left and right hand of each frame form
-two tracks; other hands are kept as they are. Per track:
-
-* 2D keypoints (px): :func:`handpose.smooth.filters.rts_smooth` (a constant-velocity Kalman filter
-  forwards, Rauch-Tung-Striebel backwards: no lag);
-* normalised pose, and the camera-frame joints relative to the wrist: the same smoother, then each
-  bone given the track's median length (:mod:`handpose.smooth.bones`);
-* the wrist's camera-frame position: :func:`handpose.smooth.translation.smooth_translations`, with
-  the depth-aware measurement noise of :class:`handpose.smooth.translation.TranslationNoise`.
+Hands are followed by side, and each side's track is smoothed with the models of
+:mod:`handpose.smooth.hand_track` run forwards and then backwards (Rauch-Tung-Striebel: no lag):
+:func:`handpose.smooth.filters.rts_smooth` for the 2D keypoints and the poses (then each bone given
+the track's median length), :func:`handpose.smooth.translation.smooth_translations` for the wrist.
 
 Frames where a hand is missing are gaps the smoothers bridge; nothing is written into them.
 """
@@ -18,31 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Final
 
 import numpy as np
 
-from handpose.geometry.crop import square_box
 from handpose.io.frame_record import FrameRecord
 from handpose.smooth.bones import bone_lengths, with_bone_lengths
 from handpose.smooth.filters import rts_smooth
-from handpose.smooth.translation import TranslationNoise, smooth_translations
-from handpose.types import HandPose
-
-#: (accel_std, noise_std) of the constant-velocity model per array, in its unit: px, mm, bone lengths.
-#: Only their ratio matters to a smoother. The camera-frame pose's was chosen for the lowest EPE on a
-#: second rendered clip (``scripts/make_sample_clip.py --seed 11``, not the sample clip it is scored
-#: on; docs/steady_3d.md): ratio 125 -> 31 there took EPE 10.47 -> 10.26 mm, and 3D jitter 343 -> 236
-#: mm/s^2 on its right hand (truth 181)
-SMOOTHING_PARAMS: Final = {
-    "keypoints_px": (3000.0, 2.0),
-    "relative_mm": (125.0, 4.0),
-    "joints_norm": (12.0, 0.1),
-}
-#: the hands' fields the smoother replaces
-FIELDS: Final = ("keypoints_px", "joints_cam_mm", "joints_norm")
-#: one track per side: the most confident hand of that side in each frame
-SIDES: Final = ("left", "right")
+from handpose.smooth.hand_track import FIELDS, SIDES, SMOOTHING_PARAMS, best_hand, wrist_covariance
+from handpose.smooth.translation import smooth_translations
 
 
 class OfflineSmoother:
@@ -67,7 +44,7 @@ class OfflineSmoother:
             times.append(record.timestamp_s)
             frames.append(record.frame)
             for side in SIDES:
-                slot = _best(record.hands, side)
+                slot = best_hand(record.hands, side)
                 if slot is not None:
                     hand, track = record.hands[slot], found[side]
                     track["t"].append(t)
@@ -124,11 +101,9 @@ def _smooth_track(found: dict[str, np.ndarray], times: np.ndarray, present: np.n
     norm = track(found["joints_norm"])
     root = joints[:, 0]
     relative = joints - root[:, None]
-    noise = TranslationNoise()
     covariances = np.tile(np.eye(3), (n, 1, 1))
     for t in present:
-        side_px = float(square_box(keypoints[t])[1])
-        covariances[t] = noise.covariance(root[t], side_px, _mm_per_px(joints[t], keypoints[t]))
+        covariances[t] = wrist_covariance(joints[t], keypoints[t])
     accel, std = SMOOTHING_PARAMS["relative_mm"]
     relative = rts_smooth(relative, times, accel, std)
     relative = with_bone_lengths(relative, np.median(bone_lengths(relative[present]), axis=0))
@@ -142,18 +117,3 @@ def _smooth_track(found: dict[str, np.ndarray], times: np.ndarray, present: np.n
         "joints_norm": norm,
     }
     return {name: value[present].astype(np.float32) for name, value in smoothed.items()}
-
-
-def _mm_per_px(joints_mm: np.ndarray, keypoints_px: np.ndarray) -> float:
-    """Millimetres per pixel at the hand's depth (z / focal length), from a pinhole hand: the spread of
-    the joints' image-plane coordinates x/z against that of their pixels."""
-    z = joints_mm[:, 2].clip(min=1.0)
-    plane = joints_mm[:, :2] / z[:, None]
-    spread_px = float(np.ptp(keypoints_px, axis=0).max())
-    spread_plane = float(np.ptp(plane, axis=0)[np.argmax(np.ptp(keypoints_px, axis=0))])
-    return float(joints_mm[0, 2]) * spread_plane / max(spread_px, 1e-6)
-
-
-def _best(hands: Sequence[HandPose], side: str) -> int | None:
-    candidates = [i for i, h in enumerate(hands) if h.handedness == side]
-    return max(candidates, key=lambda i: hands[i].presence) if candidates else None

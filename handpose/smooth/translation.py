@@ -30,6 +30,7 @@ from typing import Final
 import numpy as np
 
 from handpose.errors import InputError
+from handpose.smooth.kalman import ConstantVelocity, Gaussian, smooth
 
 
 @dataclass(frozen=True)
@@ -67,18 +68,6 @@ LIVE_ACCEL_MM_S2: Final = 500.0
 OFFLINE_ACCEL_MM_S2: Final = 100.0
 
 
-def _transition(dt: float, accel: float) -> tuple[np.ndarray, np.ndarray]:
-    """(6, 6) state transition and process noise of the constant-velocity model, state (p, v)."""
-    f = np.eye(6)
-    f[:3, 3:] = dt * np.eye(3)
-    q = accel**2 * np.block([[dt**4 / 4 * np.eye(3), dt**3 / 2 * np.eye(3)],
-                             [dt**3 / 2 * np.eye(3), dt**2 * np.eye(3)]])
-    return f, q
-
-
-_H: Final = np.hstack([np.eye(3), np.zeros((3, 3))])
-
-
 class TranslationFilter:
     """Live constant-velocity Kalman filter of one track's translation; :meth:`reset` for a new track."""
 
@@ -86,36 +75,24 @@ class TranslationFilter:
         if accel_mm_s2 <= 0:
             raise InputError(f"accel_mm_s2 > 0 expected, got {accel_mm_s2}")
         self.accel = accel_mm_s2
+        self._model = ConstantVelocity(3, accel_mm_s2)
         self.reset()
 
     def reset(self) -> None:
-        self._x: np.ndarray | None = None
-        self._p = np.zeros((6, 6))
+        self._state: Gaussian | None = None
         self._t = 0.0
 
     def __call__(self, t_mm: np.ndarray, covariance: np.ndarray, timestamp_s: float) -> np.ndarray:
         """Filtered position (3,) mm after the measurement ``t_mm`` (3,) with ``covariance`` (3, 3)."""
-        z = np.asarray(t_mm, np.float64)
-        if self._x is None:
-            self._x = np.concatenate([z, np.zeros(3)])
-            self._p = np.block([[covariance, np.zeros((3, 3))], [np.zeros((3, 3)), 1e6 * np.eye(3)]])
-            self._t = timestamp_s
-            return z.copy()
-        dt = timestamp_s - self._t
-        if dt > 0:
-            f, q = _transition(dt, self.accel)
-            self._x, self._p = f @ self._x, f @ self._p @ f.T + q
-            self._t = timestamp_s
-        self._x, self._p = _update(self._x, self._p, z, covariance)
-        return self._x[:3].copy()
-
-
-def _update(x: np.ndarray, p: np.ndarray, z: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s = _H @ p @ _H.T + r
-    gain = np.linalg.solve(s, _H @ p).T  # p H^T s^-1 (s symmetric)
-    x = x + gain @ (z - _H @ x)
-    p = (np.eye(6) - gain @ _H) @ p
-    return x, 0.5 * (p + p.T)
+        z = np.asarray(t_mm, np.float64)[None]
+        if self._state is None:
+            state, self._t = self._model.prior(1, z), timestamp_s
+        elif timestamp_s > self._t:
+            state, self._t = self._model.predict(self._state, timestamp_s - self._t), timestamp_s
+        else:
+            state = self._state
+        self._state = self._model.update(state, z, covariance[None])
+        return self._model.position(self._state)[0].copy()
 
 
 def smooth_translations(t_mm: np.ndarray, covariances: np.ndarray, timestamps_s: np.ndarray,
@@ -130,30 +107,6 @@ def smooth_translations(t_mm: np.ndarray, covariances: np.ndarray, timestamps_s:
                          f"{np.shape(timestamps_s)}")
     if n > 1 and np.any(np.diff(timestamps_s) <= 0):
         raise InputError("timestamps must strictly increase")
-    observed = np.isfinite(t_mm).all(axis=1)
-    if not observed.any():
+    if not np.isfinite(t_mm).all(axis=1).any():
         return t_mm.copy()
-    first = int(np.argmax(observed))
-    x = np.concatenate([t_mm[first], np.zeros(3)])
-    p = np.block([[1e6 * np.eye(3), np.zeros((3, 3))], [np.zeros((3, 3)), 1e6 * np.eye(3)]])
-    xs_pred, ps_pred, xs, ps, fs = [], [], [], [], []
-    for k in range(n):
-        f = np.eye(6)
-        if k > 0:
-            f, q = _transition(float(timestamps_s[k] - timestamps_s[k - 1]), accel_mm_s2)
-            x, p = f @ x, f @ p @ f.T + q
-        xs_pred.append(x)
-        ps_pred.append(p)
-        fs.append(f)
-        if observed[k]:
-            x, p = _update(x, p, t_mm[k], covariances[k])
-        xs.append(x)
-        ps.append(p)
-    out = np.empty((n, 3))
-    x_s = xs[-1]
-    out[-1] = x_s[:3]
-    for k in range(n - 2, -1, -1):
-        gain = ps[k] @ fs[k + 1].T @ np.linalg.inv(ps_pred[k + 1])
-        x_s = xs[k] + gain @ (x_s - xs_pred[k + 1])
-        out[k] = x_s[:3]
-    return out
+    return smooth(ConstantVelocity(3, accel_mm_s2), t_mm[:, None], covariances[:, None], timestamps_s)[:, 0]

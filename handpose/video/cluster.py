@@ -259,7 +259,7 @@ def finished_summary(video: Path, out_dir: Path, options: VideoJobOptions) -> di
         return None
     outputs = {"jsonl", "csv", "summary"} | ({"coco"} if options.coco else set()) | ({"video"} if options.annotate else set())
     if not (isinstance(summary, dict) and newer and summary.get("video") == str(video)
-            and summary.get("settings") == options.settings_id and summary.get("smoothing") == options.smoothing
+            and summary.get("settings") == options.settings_id and summary.get("smoothing") == options.smoothing_label
             and set(summary.get("outputs", {})) == outputs):  # fmt: skip
         return None
     if not all((out_dir / name).is_file() for name in summary["outputs"].values()):

@@ -48,6 +48,7 @@ from handpose.io.frame_record import FrameRecord
 from handpose.io.jsonl_writer import JsonlRecords, JsonlWriter
 from handpose.io.run_lock import RunLock
 from handpose.video.interrupts import FrameBoundaryInterrupts
+from handpose.smooth.fixed_lag import DEFAULT_LAG_FRAMES, smooth_stream
 from handpose.smooth.offline import OfflineSmoother
 from handpose.types import Frame, FrameResult
 from handpose.viz.draw import draw_hands, draw_label
@@ -76,8 +77,10 @@ class VideoJobOptions:
 
     Attributes:
         smoothing: "offline" smooths each hand track over the whole video before writing
-            (zero lag); "none" writes the pipeline's output as it is (which may itself be
-            One-Euro filtered when the pipeline's live smoothing is on).
+            (zero lag); "fixed-lag" smooths it as the live demo would with ``lag_frames`` frames
+            of look-ahead (:mod:`handpose.smooth.fixed_lag`); "none" writes the pipeline's output
+            as it is (which may itself be filtered when the pipeline's live smoothing is on).
+        lag_frames: the look-ahead of "fixed-lag" smoothing (frames).
         coco: also write ``coco_wholebody.json``.
         annotate: write ``annotated.mp4``.
         resume: continue an interrupted run in the same ``out_dir`` (same video and settings); with
@@ -88,7 +91,8 @@ class VideoJobOptions:
         settings_id: a string naming the pipeline settings; a resume with other settings is refused.
     """
 
-    smoothing: Literal["none", "offline"] = "none"
+    smoothing: Literal["none", "offline", "fixed-lag"] = "none"
+    lag_frames: int = DEFAULT_LAG_FRAMES
     coco: bool = False
     annotate: bool = True
     resume: bool = False
@@ -98,12 +102,21 @@ class VideoJobOptions:
     settings_id: str = ""
 
     def __post_init__(self) -> None:
-        if self.smoothing not in ("none", "offline"):
-            raise InputError(f"smoothing must be 'none' or 'offline', got {self.smoothing!r}")
+        if self.smoothing not in ("none", "offline", "fixed-lag"):
+            raise InputError(f"smoothing must be 'none', 'offline' or 'fixed-lag', got {self.smoothing!r}")
+        if self.lag_frames < 0:
+            raise InputError(f"lag_frames >= 0 expected, got {self.lag_frames}")
         if self.checkpoint_every < 1:
             raise InputError(f"checkpoint_every >= 1 expected, got {self.checkpoint_every}")
         if self.max_frames is not None and self.max_frames < 1:
             raise InputError(f"max_frames >= 1 or None expected, got {self.max_frames}")
+
+    @property
+    def smoothing_label(self) -> str:
+        """The smoothing as the summary names it: "none", "offline" or "fixed-lag (N frames)"."""
+        if self.smoothing != "fixed-lag":
+            return self.smoothing
+        return f"fixed-lag ({self.lag_frames} frame{'' if self.lag_frames == 1 else 's'})"
 
 
 @dataclass(frozen=True)
@@ -189,7 +202,7 @@ def process_video(
     """Run ``pipeline`` over every frame of ``video`` and write the outputs (module docstring).
 
     Without a ``pipeline`` one is built for the job - the default model, the default settings,
-    live smoothing off (``options.smoothing`` decides the offline smoothing) - and closed after it::
+    live smoothing off (``options.smoothing`` decides the smoothing of the records) - and closed after it::
 
         >>> result = handpose.process_video("clip.mp4")       # outputs/clip/
         >>> result.outputs["jsonl"], result.frames_with_hands
@@ -280,6 +293,8 @@ def _process_locked(video: Path, pipeline: PosePipeline, out: Path, options: Vid
     records: Iterable[FrameRecord] = raw
     if options.smoothing == "offline":
         records = OfflineSmoother.fit(raw).apply(raw, relabel=pipeline.gesture_fields)
+    elif options.smoothing == "fixed-lag":
+        records = smooth_stream(raw, options.lag_frames, relabel=pipeline.gesture_fields)
     outputs = _write_outputs(video, out, records, tally, checkpoint, options, fps, size, start, warnings, incomplete)
     shutil.rmtree(work, ignore_errors=True)
     return outputs
@@ -400,7 +415,7 @@ def _write_outputs(
         summary = {
             "video": str(video), "fps": fps, "size": list(size), "frames_processed": result.frames_processed,
             "frames_skipped": len(result.skipped_frames), "skipped_frames": list(result.skipped_frames),
-            "frames_with_hands": result.frames_with_hands, "hands": result.hands, "smoothing": options.smoothing,
+            "frames_with_hands": result.frames_with_hands, "hands": result.hands, "smoothing": options.smoothing_label,
             "settings": options.settings_id, "mean_stage_ms_per_frame_with_hands": result.mean_stage_ms,
             "outputs": {k: p.name for k, p in outputs.items()},
             "warnings": list(warnings), "incomplete": incomplete,
