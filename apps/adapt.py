@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=d.max_steps, help="most fine-tuning steps")
     p.add_argument("--min-steps", type=int, default=d.min_steps, help="fewest fine-tuning steps")
     p.add_argument("--train", choices=sorted(TRAIN_PARTS), default=d.train,
-                   help="what trains: the backbone's last stages and the heads (last), the heads, or all")
+                   help="what trains: the backbone's last stages and the heads (last), the same without the 3D decoders (encoder), the heads, or all")
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--user-share", type=float, default=d.user_share, help="share of your frames in each batch")

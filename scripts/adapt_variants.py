@@ -46,7 +46,7 @@ def main() -> None:
     if "base" not in results:
         results["base"] = {"adapt": dataclasses.asdict(check_numbers(base, adapt)),
                            "check": dataclasses.asdict(check_numbers(base, check)),
-                           "real_val_2d": evaluate_real(base, val, a.real_check).kp_error_mean}
+                           **_real_val(base, val, a.real_check)}
     for variant in a.variants:
         fields = {f.name: f.type for f in dataclasses.fields(AdaptConfig)}
         values = dict(item.split("=") for item in variant.split(","))
@@ -60,12 +60,18 @@ def main() -> None:
         model.eval()
         results[f"{variant}@{a.steps}"] = {"adapt": dataclasses.asdict(check_numbers(model, adapt)),
                                            "check": dataclasses.asdict(check_numbers(model, check)),
-                                           "real_val_2d": evaluate_real(model, val, a.real_check).kp_error_mean,
+                                           **_real_val(model, val, a.real_check),
                                            "train_s": round(time.perf_counter() - t0, 1)}
         write_text_atomic(a.out, json.dumps(results, indent=1) + "\n")
         r = results[f"{variant}@{a.steps}"]
         print(variant, "adapt", round(r["adapt"]["kp_error"], 4), "check", round(r["check"]["kp_error"], 4),
-              "val", round(r["real_val_2d"], 4), flush=True)
+              "val", round(r["real_val_2d"], 4), "val PA", round(r["real_val_pa_mm"], 2), flush=True)
+
+
+def _real_val(model, val, name: str) -> dict[str, float]:
+    """The real validation split's 2D error (of the box) and PA-MPJPE (mm) of ``model``."""
+    scores = evaluate_real(model, val, name)
+    return {"real_val_2d": scores.kp_error_mean, "real_val_pa_mm": scores.pa_mpjpe_mm}
 
 
 if __name__ == "__main__":

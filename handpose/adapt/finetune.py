@@ -2,7 +2,8 @@
 
 * **What trains** (:data:`TRAIN_PARTS`): ``"last"`` (default) the backbone's last stages, the
   keypoint head, the image VAE's encoder heads and decoder, the translator and the pose decoder,
-  the rest frozen in eval mode; ``"all"`` every weight; ``"heads"`` the heads only. Batch-norm
+  the rest frozen in eval mode; ``"encoder"`` the same but the translator and the decoders (the
+  pose prior stays as trained); ``"all"`` every weight; ``"heads"`` the heads only. Batch-norm
   statistics stay as trained (``frozen_norm``). docs/adaptation.md has what each measured:
   training everything with the statistics moving made the model worse even on the frames it
   trained on.
@@ -39,14 +40,17 @@ from handpose.model.hand_model import HandModel
 from handpose.train.losses import LossWeights, compute_losses
 from handpose.train.trainer import TrainConfig
 
-TrainPart = Literal["heads", "last", "all"]
+TrainPart = Literal["heads", "last", "encoder", "all"]
 
-_HEADS: Final = ("image_vae.encoder.keypoints.", "image_vae.encoder.fuse.", "image_vae.encoder.latent.",
-                 "image_vae.encoder.presence.", "image_vae.decoder.", "alignment.", "pose_vae.decoder.")
+_ENCODER_HEADS: Final = ("image_vae.encoder.keypoints.", "image_vae.encoder.fuse.", "image_vae.encoder.latent.",
+                         "image_vae.encoder.presence.")
+_HEADS: Final = _ENCODER_HEADS + ("image_vae.decoder.", "alignment.", "pose_vae.decoder.")
+_LAST_STAGES: Final = tuple(f"image_vae.encoder.backbone.features.{i}." for i in (12, 13, 14, 15))
 #: parameter-name prefixes each choice trains (``()`` = all)
 TRAIN_PARTS: Final[dict[str, tuple[str, ...]]] = {
     "heads": _HEADS,
-    "last": _HEADS + tuple(f"image_vae.encoder.backbone.features.{i}." for i in (12, 13, 14, 15)),
+    "last": _HEADS + _LAST_STAGES,
+    "encoder": _ENCODER_HEADS + _LAST_STAGES,
     "all": (),
 }
 Augment = Literal["full", "mild"]
