@@ -146,7 +146,6 @@ class HandDetector:
         with native_logs_silenced():
             self._landmarker = self._create()
         self._last_ms = -1
-        self._first_frame = True
         self.calls = 0  #: number of frames given to MediaPipe so far
 
     def detect(self, rgb: np.ndarray, timestamp_s: float | None = None) -> list[HandBox]:
@@ -170,11 +169,7 @@ class HandDetector:
             run = lambda: self._landmarker.detect_for_video(image, self._last_ms)  # noqa: E731
         else:
             run = lambda: self._landmarker.detect(image)  # noqa: E731
-        if self._first_frame:  # where MediaPipe logs its warnings, once
-            with native_logs_silenced():
-                result = run()
-            self._first_frame = False
-        else:
+        with native_logs_silenced():  # every call: LiteRT warns on any frame whose buffer is not aligned
             result = run()
         height, width = rgb.shape[:2]
         boxes = []
@@ -200,7 +195,6 @@ class HandDetector:
             self._landmarker.close()
             self._landmarker = self._create()
         self._last_ms = -1
-        self._first_frame = True
 
     def close(self) -> None:
         """Release MediaPipe's graph (idempotent)."""
