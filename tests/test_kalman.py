@@ -1,4 +1,5 @@
-"""The constant-velocity Kalman machinery: the fixed-lag smoother's answer ``lag`` steps back is the
+"""The constant-velocity Kalman machinery: the smoother is the posterior mean of its model (a known
+answer computed without the recursions), the fixed-lag smoother's answer ``lag`` steps back is the
 whole-track smoother's on the track so far, its newest answer is the causal filter's, and one step of
 look-ahead cuts the tremble for no more than its step of latency."""
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from handpose.errors import InputError
-from handpose.smooth.kalman import ConstantVelocity, FixedLag, smooth
+from handpose.smooth.kalman import PRIOR_VARIANCE, ConstantVelocity, FixedLag, smooth
 from handpose.smooth.translation import TranslationFilter, TranslationNoise
 
 FPS = 30.0
@@ -23,6 +24,38 @@ def _noisy_track(rng, steps=40):
     measured = np.array([rng.multivariate_normal(p, c) for p, c in zip(truth, covariances)])
     measured[17] = np.nan
     return times, measured, covariances
+
+
+def test_the_smoother_is_the_posterior_mean_of_the_model():
+    """Known answer, computed without the filter's recursions: the joint Gaussian of all states
+    (the prior centred on the first measurement, moved by the model's transitions and process
+    noise), conditioned on all measurements at once; one step missing."""
+    rng = np.random.default_rng(4)
+    times = np.cumsum(rng.uniform(0.02, 0.05, 12))
+    z = np.cumsum(rng.normal(0, 3.0, 12))[:, None, None]  # (T, 1 track, 1 dim)
+    z[5] = np.nan
+    r, model, n = 4.0, ConstantVelocity(1, 200.0), len(times)
+    means, covs, transitions = [np.array([z[0, 0, 0], 0.0])], [PRIOR_VARIANCE * np.eye(2)], [np.eye(2)]
+    for k in range(1, n):
+        f, q = model.transition(float(times[k] - times[k - 1]))
+        means.append(f @ means[-1])
+        covs.append(f @ covs[-1] @ f.T + q)
+        transitions.append(f)
+    joint = np.zeros((2 * n, 2 * n))  # Cov(x_i, x_j) = F_j ... F_(i+1) Cov(x_i) for i <= j
+    for i in range(n):
+        block = covs[i]
+        for j in range(i, n):
+            if j > i:
+                block = transitions[j] @ block
+            joint[2 * j: 2 * j + 2, 2 * i: 2 * i + 2] = block
+            joint[2 * i: 2 * i + 2, 2 * j: 2 * j + 2] = block.T
+    seen = [k for k in range(n) if np.isfinite(z[k, 0, 0])]
+    h = np.zeros((len(seen), 2 * n))
+    h[np.arange(len(seen)), [2 * k for k in seen]] = 1.0
+    mean = np.concatenate(means)
+    gain = joint @ h.T @ np.linalg.inv(h @ joint @ h.T + r * np.eye(len(seen)))
+    expected = (mean + gain @ (z[seen, 0, 0] - h @ mean))[0::2]
+    np.testing.assert_allclose(smooth(model, z, np.full((1, 1, 1, 1), r), times)[:, 0, 0], expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("lag", [1, 3])

@@ -146,10 +146,6 @@ class FixedLag:
         self._state: Gaussian | None = None
         self._t = 0.0
 
-    @property
-    def started(self) -> bool:
-        return self._state is not None
-
     def push(self, z: np.ndarray, r: np.ndarray, timestamp_s: float, observed: np.ndarray | None = None) -> None:
         """One step: positions ``z`` (M, d) measured at ``timestamp_s`` with covariance ``r`` (NaN or
         not ``observed``: missing, the step is predicted only)."""
