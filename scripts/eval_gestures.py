@@ -22,7 +22,8 @@ go through the same classifier (``handpose.gesture.features``). Sets (``--root``
 
 A hand MediaPipe does not find counts as missed (reported apart; accuracies are over found hands).
 Prints the confusion matrices and a table, writes everything to ``--json``. Designs are chosen with
-``--webcam-split train`` (the webcam training sessions, never the reported ones); ``--poses`` keeps
+``--webcam-split train`` (the webcam training sessions and the sign digits' training photos, never
+the reported ones); ``--poses`` keeps
 the poses found so that other classifiers can be scored on them without running the models again.
 
     python scripts/eval_gestures.py --root /work/shared/data --webcam-split train --poses /tmp/train_poses.pkl
@@ -59,14 +60,15 @@ def webcam_items(root: Path, split: str = "val") -> Iterator[tuple[str, Path, np
             yield "webcam_hands", folder / doc["file"], np.array(doc["box_xyxy"], np.float64), n, WEBCAM_GESTURES[n]
 
 
-def sign_digit_items(root: Path) -> Iterator[tuple[str, Path, np.ndarray | None, int, str]]:
-    """Validation photos of digits 0-5 (no gesture label: '')."""
+def sign_digit_items(root: Path, split: str = "val") -> Iterator[tuple[str, Path, np.ndarray | None, int, str]]:
+    """Validation photos of digits 0-5 (or, with ``split="train"``, the training photos; no gesture
+    label: '')."""
     from handpose.data.real.sets import SIGN_DIGITS_VAL_FROM
     from handpose.io.images import list_images
 
     for digit in range(6):
         for path in list_images(root / "real_hands" / "sign_digits" / str(digit)):
-            if int(re.findall(r"\d+", path.stem)[0]) >= SIGN_DIGITS_VAL_FROM:
+            if (int(re.findall(r"\d+", path.stem)[0]) >= SIGN_DIGITS_VAL_FROM) == (split == "val"):
                 yield "sign_digits", path, None, digit, ""
 
 
@@ -161,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--classifier", type=Path, default=None, help="gesture weights (default: the committed ones)")
     p.add_argument("--checkpoint", type=Path, default=None, help="pose model (default: the committed one)")
     p.add_argument("--webcam-split", choices=("val", "train"), default="val",
-                   help="'train': the webcam training sessions instead (for choosing designs; nothing else is read)")
+                   help="'train': the webcam training sessions and the sign digits' training photos instead (for "
+                        "choosing designs and training on photos; nothing else is read)")
     p.add_argument("--poses", type=Path, default=None,
                    help="a .pkl cache of the poses found: read when it exists, else written (the pipeline runs once)")
     p.add_argument("--renders", type=int, default=0, help="also this many held-out rendered gesture frames")
@@ -181,9 +184,9 @@ def main(argv: list[str] | None = None) -> None:
         if a.poses is not None and a.poses.is_file():
             rows = pickle.loads(a.poses.read_bytes())
         else:
-            items = list(webcam_items(a.root, a.webcam_split))
+            items = [*webcam_items(a.root, a.webcam_split), *sign_digit_items(a.root, a.webcam_split)]
             if a.webcam_split == "val":
-                items += [*sign_digit_items(a.root), *testdata_items(a.root)]
+                items += list(testdata_items(a.root))
             rows = collect(a.root, items, a.checkpoint, a.threads)
             if a.renders:
                 rows += collect_renders(a.renders, a.render_seed, a.checkpoint, a.threads)

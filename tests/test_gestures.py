@@ -124,3 +124,60 @@ def test_rendered_gestures_are_named_through_the_whole_pipeline(renderer):
     with HandPosePipeline(plain) as pipeline:
         hands = pipeline(frames[0].frame.rgb).hands
         assert hands and hands[0].finger_count == -1 and hands[0].gesture == "none"
+
+
+def test_count_likelihood_is_the_sum_over_every_set_of_fingers():
+    import itertools
+
+    import torch
+
+    from handpose.gesture.photo_poses import count_log_likelihood
+
+    logits = torch.tensor(np.random.default_rng(0).normal(0.0, 2.0, (6, 5)))
+    counts = torch.arange(6)
+    p = torch.sigmoid(logits).numpy()
+    for b in range(6):
+        exact = sum(np.prod([p[b, j] if on else 1.0 - p[b, j] for j, on in enumerate(bits)])
+                    for bits in itertools.product((0, 1), repeat=5) if sum(bits) == b)
+        assert float(count_log_likelihood(logits, counts)[b]) == pytest.approx(np.log(exact), rel=1e-6)
+    logits.requires_grad_(True)
+    count_log_likelihood(logits * 50.0, counts).sum().backward()  # saturated fingers: gradients stay finite
+    assert torch.isfinite(logits.grad).all()
+
+
+def test_photo_rows_become_counted_right_hand_poses():
+    from handpose.gesture.photo_poses import from_pose_rows, photo_group
+
+    joints = OFFSETS.apply(hand_joints(_spec("victory", "right")), False)
+    mirrored = joints * np.array([-1.0, 1.0, 1.0])  # the same hand seen as a left hand
+    norm = skeleton.normalize(joints, False)[0]
+    rows = [{"set": "webcam_hands", "file": "images/7_pic12.jpg", "fingers": 2, "gesture": "victory", "found": True,
+             "ours_pose": norm, "mp_pose": mirrored, "mp_left": True},
+            {"set": "sign_digits", "file": "3/IMG_5561.JPG", "fingers": 3, "gesture": "", "found": False}]
+    poses = from_pose_rows(rows)
+    assert len(poses) == 2 and poses.count.tolist() == [2, 2]
+    assert poses.gesture.tolist() == [GESTURES.index("victory")] * 2
+    np.testing.assert_allclose(poses.joints_norm[1], poses.joints_norm[0], atol=1e-4)
+    assert photo_group("webcam_hands", "images/7_pic12.jpg") == "webcam:7_"
+    assert photo_group("sign_digits", "3/IMG_5561.JPG") == "sign_digits:55"
+    with pytest.raises(InputError, match="no found"):
+        from_pose_rows(rows[1:])
+
+
+def test_labelled_photos_teach_the_count_they_show():
+    """Open palms labelled as three fingers in "photos": trained with them, the classifier counts
+    them lower than the rules' five; without them it counts five."""
+    from handpose.gesture.photo_poses import CountedPoses
+    from handpose.gesture.train import GestureTrainConfig, train_gesture_mlp
+
+    samples = sample_gestures(3000, 4)
+    rng = np.random.default_rng(0)
+    palms = np.stack([skeleton.normalize(OFFSETS.apply(hand_joints(_spec("open_palm", "right", yaw_deg=y)), False),
+                                         False)[0] for y in rng.uniform(-20, 20, 32)]).astype(np.float32)
+    photos = CountedPoses(palms, np.full(32, 3), np.full(32, -1), np.array(["p"] * 32))
+    config = GestureTrainConfig(epochs=6, photo_weight=5.0)
+    counts = {}
+    for name, cfg in (("with", config), ("without", replace(config, photo_weight=0.0))):
+        mlp = train_gesture_mlp(samples, cfg, log=False, photos=photos if cfg.photo_weight else None)
+        counts[name] = np.median((mlp.logits(pose_features(palms))[:, len(GESTURES):] >= 0).sum(axis=1))
+    assert counts == {"with": 3, "without": 5}

@@ -6,6 +6,11 @@ stretched by a few per cent along each axis (hands differ in proportions, the ri
 loss: cross-entropy on the gesture (poses the rules cannot name left out) plus binary
 cross-entropy on each finger's extension (unsure fingers left out). Adam, full-batch epochs in
 shuffled mini-batches, on the CPU.
+
+With real photos (:class:`handpose.gesture.photo_poses.CountedPoses`, ``photo_weight`` > 0) every
+step also draws ``photo_batch`` of their poses (with ``photo_noise``: they carry the pose models'
+errors already) and adds, times ``photo_weight``, the negative log-likelihood of their finger
+count and the cross-entropy of the gestures they name.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handpose.errors import InputError
 from handpose.gesture.classifier import GestureMLP
 from handpose.gesture.features import NUM_FEATURES, pose_features
 from handpose.gesture.metrics import Confusion
+from handpose.gesture.photo_poses import CountedPoses, count_log_likelihood
 from handpose.gesture.samples import GestureSamples
 from handpose.gesture.vocabulary import GESTURES
 
@@ -33,6 +40,9 @@ class GestureTrainConfig:
         noise: largest per-joint noise, in middle MCP->PIP bones.
         stretch: standard deviation of the per-axis stretch.
         seed: noise, shuffling and initialisation.
+        photo_weight: weight of the real photos' terms (0: poses only).
+        photo_batch: photo poses per step.
+        photo_noise: largest per-joint noise on the photo poses, in bones.
     """
 
     hidden: tuple[int, ...] = (64, 64)
@@ -42,11 +52,14 @@ class GestureTrainConfig:
     noise: float = 0.25
     stretch: float = 0.05
     seed: int = 0
+    photo_weight: float = 0.0
+    photo_batch: int = 64
+    photo_noise: float = 0.1
 
 
-def noisy_features(samples: GestureSamples, rng: np.random.Generator, noise: float, stretch: float) -> np.ndarray:
-    """(N, NUM_FEATURES) features of the samples' poses with noise (see the module docstring)."""
-    joints = samples.joints_norm.astype(np.float64)
+def noisy_features(joints_norm: np.ndarray, rng: np.random.Generator, noise: float, stretch: float) -> np.ndarray:
+    """(N, NUM_FEATURES) features of poses (N, 21, 3) with noise (see the module docstring)."""
+    joints = joints_norm.astype(np.float64)
     n = len(joints)
     joints = joints * (1.0 + stretch * rng.standard_normal((n, 1, 3)))
     joints = joints + rng.uniform(0.0, noise, (n, 1, 1)) * rng.standard_normal(joints.shape)
@@ -54,10 +67,14 @@ def noisy_features(samples: GestureSamples, rng: np.random.Generator, noise: flo
 
 
 def train_gesture_mlp(samples: GestureSamples, config: GestureTrainConfig = GestureTrainConfig(),
-                      log: bool = True) -> GestureMLP:
-    """Fit the classifier to ``samples`` (see the module docstring)."""
+                      log: bool = True, photos: CountedPoses | None = None) -> GestureMLP:
+    """Fit the classifier to ``samples`` and, when ``config.photo_weight`` > 0, ``photos`` (see the
+    module docstring)."""
     import torch
 
+    use_photos = config.photo_weight > 0
+    if use_photos and not photos:
+        raise InputError("photo_weight > 0 needs labelled photo poses")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     clean = pose_features(samples.joints_norm)
@@ -76,8 +93,14 @@ def train_gesture_mlp(samples: GestureSamples, config: GestureTrainConfig = Gest
     gesture = torch.from_numpy(samples.gesture)
     fingers = torch.from_numpy(samples.fingers.astype(np.float32))
     g = len(GESTURES)
+    if use_photos:
+        photo_count = torch.from_numpy(photos.count.astype(np.int64))
+        photo_gesture = torch.from_numpy(photos.gesture.astype(np.int64))
     for epoch in range(config.epochs):
-        x_all = torch.from_numpy((noisy_features(samples, rng, config.noise, config.stretch) - mean) / std)
+        x_all = torch.from_numpy((noisy_features(samples.joints_norm, rng, config.noise, config.stretch) - mean) / std)
+        if use_photos:
+            x_photo = torch.from_numpy((noisy_features(photos.joints_norm, rng, config.photo_noise, config.stretch)
+                                        - mean) / std)
         order = torch.from_numpy(rng.permutation(n))
         total = 0.0
         for start in range(0, n, config.batch_size):
@@ -88,6 +111,14 @@ def train_gesture_mlp(samples: GestureSamples, config: GestureTrainConfig = Gest
             loss = torch.nn.functional.cross_entropy(out[:, :g], labels, ignore_index=-1)
             loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
                 out[:, g:][known], finger[known])
+            if use_photos:
+                drawn = torch.from_numpy(rng.integers(0, len(photos), config.photo_batch))
+                out_photo = net(x_photo[drawn])
+                photo_loss = -count_log_likelihood(out_photo[:, g:], photo_count[drawn]).mean()
+                if (photo_gesture[drawn] >= 0).any():
+                    photo_loss = photo_loss + torch.nn.functional.cross_entropy(
+                        out_photo[:, :g], photo_gesture[drawn], ignore_index=-1)
+                loss = loss + config.photo_weight * photo_loss
             opt.zero_grad()
             loss.backward()
             opt.step()
