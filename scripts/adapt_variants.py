@@ -16,6 +16,7 @@ from pathlib import Path
 
 from handpose.adapt.finetune import AdaptConfig, render_pool, train_config, training_data
 from handpose.adapt.job import AdaptRequest, _label, _read_labels
+from handpose.adapt.real_check import without_footage
 from handpose.adapt.report import check_numbers
 from handpose.data.datasets import open_dataset
 from handpose.eval.real_eval import evaluate_real
@@ -41,7 +42,8 @@ def main() -> None:
     adapt, check, _, _ = _read_labels(labels, None)
     base = load_model(DEFAULT_CHECKPOINT)
     real = [open_dataset(s, "train") for s in a.replay]
-    val = open_dataset(a.real_check, "test")
+    val, left_out = without_footage(a.real_check, open_dataset(a.real_check, "test"), a.inputs)
+    print(f"real check: {len(val)} hands ({left_out} of the footage's own left out)", flush=True)
     results: dict[str, object] = json.loads(a.out.read_text()) if a.out.is_file() else {}
     if "base" not in results:
         results["base"] = {"adapt": dataclasses.asdict(check_numbers(base, adapt)),

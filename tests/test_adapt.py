@@ -178,3 +178,34 @@ def test_live_demo_records_a_clip_adapts_and_runs_with_the_result(tmp_path):
     assert out.with_suffix(".clip.mp4").is_file() and out.with_suffix(".report.json").is_file()
     meta = torch.load(out, weights_only=True)["meta"]
     assert meta["adaptation"]["frames"] == [30] and meta["adaptation"]["steps"] >= 1
+
+
+def test_the_real_check_leaves_out_the_users_own_hands(tmp_path):
+    """Hands the labeller cut from the footage's own files (an image folder reached through links,
+    a video's frames) are left out of the real check set; other hands and other splits stay."""
+    from handpose.adapt.real_check import without_footage
+
+    shared = tmp_path / "shared" / "real_hands"
+    (shared / "cam").mkdir(parents=True)
+    for name in ("u_1.jpg", "u_2.jpg", "other.jpg"):
+        (shared / "cam" / name).write_bytes(b"x")
+    (shared / "clip.mp4").write_bytes(b"x")
+    user = tmp_path / "user"
+    user.mkdir()
+    for name in ("u_1.jpg", "u_2.jpg"):
+        (user / name).symlink_to(shared / "cam" / name)
+    entries = [("real_hands/cam/u_1.jpg", "val", [0, 1]), ("real_hands/cam/other.jpg", "val", [2]),
+               ("real_hands/cam/u_2.jpg", "train", [0]), ("real_hands/clip.mp4#7", "val", [3]),
+               ("real_hands/cam/u_2.jpg", "val", [4])]
+    (tmp_path / "labels" / "val").mkdir(parents=True)
+    (tmp_path / "labels" / "labels.jsonl").write_text("".join(json.dumps(
+        {"key": key, "split": split, "hands": [{"outcome": "ok", "split_index": i} for i in idx]}) + "\n"
+        for key, split, idx in entries))
+    data = ["h0", "h1", "h2", "h3", "h4", "h5"]
+    spec = f"shards:{tmp_path / 'labels' / 'val'}"
+    kept, left_out = without_footage(spec, data, [str(user)])
+    assert (list(kept), left_out) == (["h2", "h3", "h5"], 3)
+    kept, left_out = without_footage(spec, data, [str(user), str(shared / "clip.mp4")])
+    assert (list(kept), left_out) == (["h2", "h5"], 4)
+    assert without_footage(spec, data, [str(shared / "cam" / "other.jpg")])[1] == 1
+    assert without_footage("synthetic:3:10", data, [str(user)]) == (data, 0)

@@ -32,6 +32,7 @@ from handpose.adapt.consistency import ConsistencyConfig, consistent
 from handpose.adapt.finetune import AdaptConfig, plan_steps, render_pool, seconds_per_step, train_config, training_data
 from handpose.adapt.footage import LabelledFrame, label_footage
 from handpose.adapt.hand_size import HandSize, footage_hand_size
+from handpose.adapt.real_check import without_footage
 from handpose.adapt.report import AdaptReport, check_numbers
 from handpose.adapt.split import split_by_time
 from handpose.data.real.pseudo_label import Teacher, TeacherConfig, TeacherLabel
@@ -58,7 +59,8 @@ class AdaptRequest:
         config: the recipe's settings.
         base: the checkpoint adapted (None = the default model).
         replay: data specs of real photo shards replayed with the renders (e.g. ``shards:data/real/train``).
-        real_check: a data spec scored before and after (e.g. ``shards:data/real/val``), or None.
+        real_check: a data spec scored before and after (e.g. ``shards:data/real/val``), or None;
+            hands cut from the inputs' own files are left out of it (:mod:`handpose.adapt.real_check`).
         calibration: camera intrinsics file, for depth frames whose source does not know its own.
         hand_size_mm: the user's middle MCP->PIP length when known (overrides the depth estimate).
         resume: continue an interrupted run of the same request.
@@ -107,6 +109,9 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
     real_parts = [open_dataset(spec, "train", base.config.input_size) for spec in request.replay]
     real_check = None if request.real_check is None else open_dataset(request.real_check, "test",
                                                                         base.config.input_size)
+    left_out = 0
+    if real_check is not None:
+        real_check, left_out = without_footage(request.real_check or "", real_check, request.inputs)
     calibration = CameraIntrinsics.load(request.calibration) if request.calibration is not None else None
     with RunLock(request.work):
         plan = _plan(request, base_path)
@@ -142,7 +147,8 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
             "temporally_refused": footage["temporally_refused"],
             "hands_adapt": len(adapt), "hands_check": len(check), "first_check_frame": footage["first_check_frame"],
             "hand_size": hand_size.to_json(), "base": str(base_path), "base_sha256": plan["base_sha256"],
-            "settings": request.config.to_dict(), "replay": list(request.replay), "steps": plan["steps"],
+            "settings": request.config.to_dict(), "replay": list(request.replay),
+            "real_check_own_hands_left_out": left_out, "steps": plan["steps"],
             "steps_done": trainer.step, "sec_per_step_planned": plan["sec_per_step"],
             "wall_s": {"labelling": round(t_label, 1), "training": round(t_train, 1),
                        "total": round(time.perf_counter() - started, 1)},
