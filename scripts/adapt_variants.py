@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+from handpose.adapt.blend import blend_towards_base
 from handpose.adapt.finetune import AdaptConfig, render_pool, train_config, training_data
 from handpose.adapt.job import AdaptRequest, _label, _read_labels
 from handpose.adapt.real_check import without_footage
@@ -59,7 +60,7 @@ def main() -> None:
         model = load_model(DEFAULT_CHECKPOINT)
         t0 = time.perf_counter()
         Trainer(model, train_config(config, a.steps), data, a.work / variant.replace(",", "_"), progress=False).run()
-        model.eval()
+        blend_towards_base(model, base, config.blend).eval()
         results[f"{variant}@{a.steps}"] = {"adapt": dataclasses.asdict(check_numbers(model, adapt)),
                                            "check": dataclasses.asdict(check_numbers(model, check)),
                                            **_real_val(model, val, a.real_check),

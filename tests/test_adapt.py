@@ -209,3 +209,19 @@ def test_the_real_check_leaves_out_the_users_own_hands(tmp_path):
     assert (list(kept), left_out) == (["h2", "h5"], 4)
     assert without_footage(spec, data, [str(shared / "cam" / "other.jpg")])[1] == 1
     assert without_footage("synthetic:3:10", data, [str(user)]) == (data, 0)
+
+
+def test_blending_keeps_the_asked_share_of_the_change():
+    from handpose.adapt.blend import blend_towards_base
+
+    base, tuned = load_model(DEFAULT_CHECKPOINT), load_model(DEFAULT_CHECKPOINT)
+    with torch.no_grad():
+        for p in tuned.parameters():
+            p.add_(1.0)
+    name, start = next(iter(base.state_dict().items()))
+    blend_towards_base(tuned, base, 0.25)
+    np.testing.assert_allclose(tuned.state_dict()[name].numpy(), start.numpy() + 0.25, atol=1e-6)
+    assert blend_towards_base(tuned, base, 1.0) is tuned
+    np.testing.assert_allclose(tuned.state_dict()[name].numpy(), start.numpy() + 0.25, atol=1e-6)
+    with pytest.raises(InputError, match=r"blend share in \(0, 1\]"):
+        blend_towards_base(tuned, base, 0.0)

@@ -17,6 +17,8 @@
   rotation-invariant 3D term against MediaPipe's world landmarks, every term on the renders), the
   2D terms weighted up (``weight_2d``): the 3D reconstruction terms of the renders otherwise
   dominate the sum, and the 2D fit to the user's frames barely moves.
+* **Blend**: the result keeps :attr:`AdaptConfig.blend` of the change the steps made
+  (:mod:`handpose.adapt.blend`): most of the fit to the user for much less forgetting.
 * **Steps**: as many as fit the time budget, from the measured time of a few steps on this
   machine (:func:`plan_steps`); fixed when planned, so a resumed run takes the same steps.
 """
@@ -82,6 +84,8 @@ class AdaptConfig:
         augment: how samples are re-viewed when drawn (:data:`AUGMENTS`).
         weight_2d: the 2D terms' weights (L1, heatmap) times this: what the adaptation is for.
         frozen_norm: batch-norm statistics kept as trained (:attr:`TrainConfig.frozen_norm`).
+        blend: share of the fine-tuning's change kept in the result (``handpose.adapt.blend``:
+            ``base + blend * (tuned - base)``); 1 keeps all of it.
         seed: seed of the batch draws, the augmentation and the renders.
     """
 
@@ -97,6 +101,7 @@ class AdaptConfig:
     augment: Augment = "mild"
     weight_2d: float = 5.0
     frozen_norm: bool = True
+    blend: float = 0.75
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -104,9 +109,10 @@ class AdaptConfig:
             raise InputError(f"train in {sorted(TRAIN_PARTS)} and augment in {sorted(AUGMENTS)} expected, got "
                              f"{self.train!r} and {self.augment!r}")
         if not (self.minutes > 0 and 1 <= self.min_steps <= self.max_steps and self.batch_size >= 2
-                and self.lr > 0 and 0.0 < self.user_share < 1.0 and self.renders >= 1 and self.weight_2d > 0):
+                and self.lr > 0 and 0.0 < self.user_share < 1.0 and self.renders >= 1 and self.weight_2d > 0
+                and 0.0 < self.blend <= 1.0):
             raise InputError(f"minutes > 0, 1 <= min_steps <= max_steps, batch_size >= 2, lr > 0, user_share in "
-                             f"(0, 1) and renders >= 1 expected, got {self}")
+                             f"(0, 1), renders >= 1 and blend in (0, 1] expected, got {self}")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

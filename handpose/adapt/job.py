@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from handpose.adapt.blend import blend_towards_base
 from handpose.adapt.consistency import ConsistencyConfig, consistent
 from handpose.adapt.finetune import AdaptConfig, plan_steps, render_pool, seconds_per_step, train_config, training_data
 from handpose.adapt.footage import LabelledFrame, label_footage
@@ -135,7 +136,7 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
         if trainer.step < plan["steps"] and not trainer.out_of_time:
             raise Terminated if trainer.terminated else KeyboardInterrupt
         t_train = time.perf_counter() - t0
-        adapted = load_model(request.work / "model.pt")
+        adapted = blend_towards_base(load_model(request.work / "model.pt"), base, request.config.blend)
         before, after = check_numbers(base, check), check_numbers(adapted, check)
         real_before = real_after = None
         if real_check is not None:
