@@ -77,7 +77,8 @@ def test_adaptation_of_a_real_clip_interrupted_and_resumed(tmp_path):
     key = "image_vae.encoder.keypoints.logits.weight"
     assert not torch.equal(adapted[key], base[key])
     assert torch.equal(adapted["image_vae.encoder.backbone.features.0.weight"],
-                       base["image_vae.encoder.backbone.features.0.weight"])  # frozen under "last"
+                       base["image_vae.encoder.backbone.features.0.weight"])  # frozen under "encoder"
+    assert torch.equal(adapted["pose_vae.decoder.net.0.weight"], base["pose_vae.decoder.net.0.weight"])  # the prior kept
     assert stored_hand_size_mm(out) == 37.5 and report["hand_size"] == {"mm": 37.5, "source": "given", "frames": 0,
                                                                         "spread_mm": 0.0}
     from handpose.infer.pipeline import HandPosePipeline, PipelineConfig

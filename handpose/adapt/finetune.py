@@ -1,9 +1,10 @@
 """The fine-tuning recipe of a personal adaptation, run by :class:`handpose.train.trainer.Trainer`.
 
-* **What trains** (:data:`TRAIN_PARTS`): ``"last"`` (default) the backbone's last stages, the
+* **What trains** (:data:`TRAIN_PARTS`): ``"last"`` the backbone's last stages, the
   keypoint head, the image VAE's encoder heads and decoder, the translator and the pose decoder,
-  the rest frozen in eval mode; ``"encoder"`` the same but the translator and the decoders (the
-  pose prior stays as trained); ``"all"`` every weight; ``"heads"`` the heads only. Batch-norm
+  the rest frozen in eval mode; ``"encoder"`` (default) the same but the translator and the
+  decoders (the pose prior every user shares stays as trained: the same 2D gain, a third of the
+  3D forgetting); ``"all"`` every weight; ``"heads"`` the heads only. Batch-norm
   statistics stay as trained (``frozen_norm``). docs/adaptation.md has what each measured:
   training everything with the statistics moving made the model worse even on the frames it
   trained on.
@@ -94,14 +95,14 @@ class AdaptConfig:
     min_steps: int = 1
     batch_size: int = 32
     lr: float = 3e-4
-    train: TrainPart = "last"
+    train: TrainPart = "encoder"
     user_share: float = 0.8
     renders: int = 512
     check_fraction: float = 0.3
     augment: Augment = "mild"
     weight_2d: float = 5.0
     frozen_norm: bool = True
-    blend: float = 0.75
+    blend: float = 0.7
     seed: int = 0
 
     def __post_init__(self) -> None:
