@@ -38,20 +38,20 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(a.threads)
     rows = pickle.loads(a.poses.read_bytes())
     photos = from_pose_rows(rows)
-    groups = sorted(set(photos.group))
-    selection = np.isin(photos.group, groups[1::4])
+    chosen_groups = sorted(set(photos.group))[1::4]
+    selection = np.isin(photos.group, chosen_groups)
     fit = photos.select(~selection)
-    print(f"{len(fit)} photo poses train, {int(selection.sum())} select "
-          f"({', '.join(groups[1::4])})", flush=True)
-    select_rows = [r for r in rows if r["found"] and 0 <= int(r["fingers"]) <= 5]
-    per_source = {s: from_pose_rows(select_rows, (s,)) for s in ("ours", "mp")}
+    print(f"{len(fit)} photo poses train, {int(selection.sum())} select ({', '.join(chosen_groups)})", flush=True)
+    per_source = {}
+    for source in ("ours", "mp"):
+        one = from_pose_rows(rows, (source,))
+        per_source[source] = one.select(np.isin(one.group, chosen_groups))
     poses, held_out = sample_gestures(a.count, 1), sample_gestures(20_000, 2)
     for weight in a.weights:
         mlp = train_gesture_mlp(poses, GestureTrainConfig(epochs=a.epochs, photo_weight=weight), log=False,
                                 photos=fit if weight > 0 else None)
         cells = []
         for source, chosen in per_source.items():
-            chosen = chosen.select(np.isin(chosen.group, groups[1::4]))
             out = mlp.logits(pose_features(chosen.joints_norm))
             counts = (out[:, len(mlp.labels):] >= 0).sum(axis=1)
             named = chosen.gesture >= 0

@@ -108,11 +108,10 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
     base_path = request.base or DEFAULT_CHECKPOINT
     base = load_model(base_path)
     real_parts = [open_dataset(spec, "train", base.config.input_size) for spec in request.replay]
-    real_check = None if request.real_check is None else open_dataset(request.real_check, "test",
-                                                                        base.config.input_size)
-    left_out = 0
-    if real_check is not None:
-        real_check, left_out = without_footage(request.real_check or "", real_check, request.inputs)
+    real_check, left_out = None, 0
+    if request.real_check is not None:
+        real_check, left_out = without_footage(request.real_check, open_dataset(
+            request.real_check, "test", base.config.input_size), request.inputs)
     calibration = CameraIntrinsics.load(request.calibration) if request.calibration is not None else None
     with RunLock(request.work):
         plan = _plan(request, base_path)
