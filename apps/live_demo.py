@@ -5,7 +5,8 @@
     python -m apps.live_demo --source recording.bag           # RealSense recording (depth used)
     xvfb-run -a python -m apps.live_demo --source apps/assets/sample_clip.mp4 --max-frames 60 \\
         --screenshot docs/demo_screenshot.png                 # headless: run, save a screenshot, exit
-    python -m apps.live_demo --record-adaptation 20s          # record 20 s of your hand, adapt the model
+    python -m apps.live_demo --record-adaptation 20s          # record 20 s of your hand (a preview window
+                                                              # shows it; Q/Esc cancels), adapt the model
                                                               # to it (handpose-adapt), then show it live
 
 Sources: 'webcam[:N]', 'realsense', a .bag/.db3 recording, a video file, a folder of images or an
@@ -22,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from handpose.adapt.finetune import AdaptConfig
+from handpose.adapt.record import RecordingCancelled
 from handpose.capture import open_source
 from handpose.errors import HandposeError, LoopError
 from handpose.infer.pipeline import PipelineConfig
@@ -63,22 +65,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def record_and_adapt(args: argparse.Namespace) -> Path:
-    """Record ``--record-adaptation`` of the source next to ``--adapt-out``, adapt to it; the checkpoint."""
+    """Record ``--record-adaptation`` of the source next to ``--adapt-out`` (with the Qt viewer a preview
+    window shows it; Q/Esc there cancels: RecordingCancelled), say how many frames had a hand, adapt to
+    it; the checkpoint."""
     from handpose.adapt.job import AdaptRequest, run_adaptation
-    from handpose.adapt.record import parse_duration_s, record_clip
+    from handpose.adapt.record import HandCounter, parse_duration_s, record_clip
 
     seconds = parse_duration_s(args.record_adaptation)
     check_writable_file(args.adapt_out)
     clip_path = args.adapt_out.with_suffix(".clip.mp4")
     print(f"recording {seconds:g} s for the adaptation: show your hand, turn it, open and close it ...")
-    with open_source(args.source) as source:
-        clip = record_clip(source, seconds, clip_path)
-    print(f"recorded {clip.frames} frames ({clip.seconds:.1f} s) to {clip.path}; adapting (about "
-          f"{args.adapt_minutes:g} min of fine-tuning)")
+    with HandCounter() as counter, open_source(args.source) as source:
+        if args.viewer == "qt":
+            from handpose.viz.record_preview import RecordPreview
+
+            with RecordPreview(counter, mirror=mirrored(args)) as preview:
+                clip = record_clip(source, seconds, clip_path, on_frame=preview)
+        else:  # no window (open3d viewer, maybe headless): blind, the hands still counted
+            clip = record_clip(source, seconds, clip_path, on_frame=counter)
+    print(f"recorded {clip.frames} frames ({clip.seconds:.1f} s) to {clip.path}; {counter.summary()}")
+    if counter.warning() is not None:
+        print(counter.warning())
+    print(f"adapting (about {args.adapt_minutes:g} min of fine-tuning)")
     report = run_adaptation(AdaptRequest((str(clip.path),), args.adapt_out, AdaptConfig(minutes=args.adapt_minutes),
                                          base=args.checkpoint))
     print(report.text())
     return args.adapt_out
+
+
+def mirrored(args: argparse.Namespace) -> bool:
+    """Whether the frames are shown mirrored (selfie view): ``--mirror``, auto = on for webcams."""
+    return args.source.startswith("webcam") if args.mirror == "auto" else args.mirror == "on"
 
 
 def run(args: argparse.Namespace, scratch: Path) -> int:
@@ -89,7 +106,7 @@ def run(args: argparse.Namespace, scratch: Path) -> int:
         if calibration is None and source.intrinsics is not None:  # depth cameras and RGB-D folders know theirs
             calibration = scratch / "source_intrinsics.json"
             source.intrinsics.save(calibration)
-        mirror = args.source.startswith("webcam") if args.mirror == "auto" else args.mirror == "on"
+        mirror = mirrored(args)
         config = PipelineConfig(backend=args.backend, checkpoint=args.checkpoint, calibration=calibration,
                                 num_hands=args.num_hands, smoothing=not args.no_smoothing, mirrored_input=mirror,
                                 detector_mode="image" if args.detect_every_frame else "video")  # fmt: skip
@@ -126,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.record_adaptation is not None:
                 args.checkpoint = record_and_adapt(args)
             shown = run(args, Path(scratch))
+        except RecordingCancelled as exc:
+            print(f"{exc}; the model was not adapted", file=sys.stderr)
+            return 1
         except HandposeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -166,7 +166,7 @@ def test_a_recorded_clip_holds_the_seconds_asked_for(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4", "rec.mp4"]  # no temporary file left
 
 
-def test_live_demo_records_a_clip_adapts_and_runs_with_the_result(tmp_path):
+def test_live_demo_records_a_clip_adapts_and_runs_with_the_result(tmp_path, capsys):
     pytest.importorskip("open3d")
     from apps import live_demo
 
@@ -176,6 +176,9 @@ def test_live_demo_records_a_clip_adapts_and_runs_with_the_result(tmp_path):
                            "--adapt-out", str(out), "--adapt-minutes", "0.01", "--max-frames", "3", "--no-pace",
                            "--detect-every-frame"])
     assert code == 0
+    printed = capsys.readouterr().out  # recorded blind (no window), the hands still counted
+    assert "recorded 30 frames (1.9 s)" in printed and "a hand in 30 of 30 frames (100%)" in printed
+    assert "warning" not in printed
     assert out.with_suffix(".clip.mp4").is_file() and out.with_suffix(".report.json").is_file()
     meta = torch.load(out, weights_only=True)["meta"]
     assert meta["adaptation"]["frames"] == [30] and meta["adaptation"]["steps"] >= 1

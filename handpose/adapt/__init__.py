@@ -13,5 +13,6 @@ Stages, one module each, typed dataclasses between them:
   jitter, spread), JSON and plot;
 * :mod:`~handpose.adapt.job`: one adaptation run in its work folder (resume, outputs, manifest);
 * :mod:`~handpose.adapt.record`: a short clip recorded from a live source (``handpose-demo
-  --record-adaptation``).
+  --record-adaptation``), with a per-frame callback that counts the frames with a hand or shows
+  them (:mod:`handpose.viz.record_preview`).
 """
