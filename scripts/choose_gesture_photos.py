@@ -26,8 +26,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--count", type=int, default=80_000, help="labelled rendered poses")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--image-plane", action="store_true",
-                   help="the photos' poses with x, y from their 2D keypoints (handpose.gesture.image_plane)")
     a = p.parse_args(argv)
 
     import torch
@@ -39,14 +37,14 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(a.threads)
     rows = pickle.loads(a.poses.read_bytes())
-    photos = from_pose_rows(rows, image_plane=a.image_plane)
+    photos = from_pose_rows(rows)
     chosen_groups = sorted(set(photos.group))[1::4]
     selection = np.isin(photos.group, chosen_groups)
     fit = photos.select(~selection)
     print(f"{len(fit)} photo poses train, {int(selection.sum())} select ({', '.join(chosen_groups)})", flush=True)
     per_source = {}
     for source in ("ours", "mp"):
-        one = from_pose_rows(rows, (source,), image_plane=a.image_plane)
+        one = from_pose_rows(rows, (source,))
         per_source[source] = one.select(np.isin(one.group, chosen_groups))
     poses, held_out = sample_gestures(a.count, 1), sample_gestures(20_000, 2)
     for weight in a.weights:

@@ -123,9 +123,8 @@ def collect(root: Path, items: list[tuple[str, Path, np.ndarray | None, int, str
                 mp_box = theirs[k]
                 j = int(np.argmin([np.linalg.norm(_centre(h.keypoints_px) - _centre(mp_box.keypoints_px))
                                    for h in ours]))
-                row.update(found=True, ours_pose=ours[j].joints_norm, ours_kp=ours[j].keypoints_px,
-                           ours_left=appears_left(ours[j].handedness, False), mp_pose=mp_box.world_mm,
-                           mp_kp=mp_box.keypoints_px, mp_left=appears_left(mp_box.handedness, False))
+                row.update(found=True, ours_pose=ours[j].joints_norm, mp_pose=mp_box.world_mm,
+                           mp_left=appears_left(mp_box.handedness, False))
             rows.append(row)
     return rows
 
@@ -151,9 +150,8 @@ def collect_renders(count: int, seed: int, checkpoint: Path | None, threads: int
             row: dict[str, object] = {"set": "renders", "file": f"{names[i % len(names)]} #{i}",
                                       "fingers": item.finger_count, "gesture": item.gesture, "found": False}
             if ours and theirs:
-                row.update(found=True, ours_pose=ours[0].joints_norm, ours_kp=ours[0].keypoints_px,
-                           ours_left=appears_left(ours[0].handedness, False), mp_pose=theirs[0].world_mm,
-                           mp_kp=theirs[0].keypoints_px, mp_left=appears_left(theirs[0].handedness, False))
+                row.update(found=True, ours_pose=ours[0].joints_norm, mp_pose=theirs[0].world_mm,
+                           mp_left=appears_left(theirs[0].handedness, False))
             rows.append(row)
     return rows
 
@@ -203,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
                 (result,) = classifier(pose, is_left=left)
                 row[f"{who}_gesture"], row[f"{who}_fingers"] = result.gesture, result.finger_count
         by_set.setdefault(str(row["set"]), []).append(
-            {k: v for k, v in row.items() if k not in ("set", "ours_pose", "ours_kp", "ours_left", "mp_pose", "mp_kp", "mp_left")})
+            {k: v for k, v in row.items() if k not in ("set", "ours_pose", "mp_pose", "mp_left")})
 
     report: dict[str, object] = {"classifier": str(classifier.path), "webcam_split": a.webcam_split, "sets": {}}
     summary = []

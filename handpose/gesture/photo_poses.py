@@ -103,16 +103,12 @@ def photo_group(set_name: str, file: str) -> str:
     return f"{set_name}:{int(numbers[0]) // 100 if numbers else name}"
 
 
-def from_pose_rows(rows: list[dict[str, object]], sources: tuple[str, ...] = ("ours", "mp"),
-                   image_plane: bool = False) -> CountedPoses:
+def from_pose_rows(rows: list[dict[str, object]], sources: tuple[str, ...] = ("ours", "mp")) -> CountedPoses:
     """The found, counted hands of per-photo rows as ``scripts/eval_gestures.py --poses`` keeps
     them (``set``, ``file``, ``fingers``, ``gesture`` name or "", ``found``, ``ours_pose``
-    = our ``joints_norm``, ``ours_kp`` our 2D keypoints, ``ours_left``, ``mp_pose`` = MediaPipe's
-    world landmarks, ``mp_kp`` its 2D landmarks, ``mp_left``), one pose per source: ``"ours"``
-    and/or ``"mp"``; with ``image_plane`` each pose's x, y come from its source's 2D keypoints
-    (:func:`handpose.gesture.image_plane.image_plane_pose`)."""
+    = our ``joints_norm``, ``mp_pose`` = MediaPipe's world landmarks, ``mp_left``), one pose per
+    source: ``"ours"`` and/or ``"mp"``."""
     from handpose import skeleton
-    from handpose.gesture.image_plane import image_plane_pose
     from handpose.gesture.vocabulary import GESTURES
 
     joints, count, gesture, group = [], [], [], []
@@ -120,13 +116,11 @@ def from_pose_rows(rows: list[dict[str, object]], sources: tuple[str, ...] = ("o
         if not row["found"] or not 0 <= int(row["fingers"]) <= 5:  # type: ignore[arg-type]
             continue
         for source in sources:
-            left = bool(row[f"{source}_left"]) if source == "mp" or image_plane else False
-            pose = np.asarray(row[f"{source}_pose"], np.float64)
-            if source == "mp":
-                pose = skeleton.normalize(pose, left)[0]
-            if image_plane:
-                pose = image_plane_pose(pose, np.asarray(row[f"{source}_kp"]), left)
-            joints.append(pose.astype(np.float32))
+            if source == "ours":
+                joints.append(np.asarray(row["ours_pose"], np.float32))
+            else:
+                joints.append(skeleton.normalize(np.asarray(row["mp_pose"], np.float64), bool(row["mp_left"]))[0]
+                              .astype(np.float32))
             count.append(int(row["fingers"]))  # type: ignore[arg-type]
             gesture.append(GESTURES.index(str(row["gesture"])) if row["gesture"] else -1)
             group.append(photo_group(str(row["set"]), str(row["file"])))
