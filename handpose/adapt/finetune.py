@@ -102,7 +102,7 @@ class AdaptConfig:
     augment: Augment = "mild"
     weight_2d: float = 5.0
     frozen_norm: bool = True
-    blend: float = 0.7
+    blend: float = 0.6
     seed: int = 0
 
     def __post_init__(self) -> None:
