@@ -84,8 +84,9 @@ def record_and_adapt(args: argparse.Namespace) -> Path:
         else:  # no window (open3d viewer, maybe headless): blind, the hands still counted
             clip = record_clip(source, seconds, clip_path, on_frame=counter)
     print(f"recorded {clip.frames} frames ({clip.seconds:.1f} s) to {clip.path}; {counter.summary()}")
-    if counter.warning() is not None:
-        print(counter.warning())
+    warning = counter.warning()
+    if warning is not None:
+        print(warning)
     print(f"adapting (about {args.adapt_minutes:g} min of fine-tuning)")
     report = run_adaptation(AdaptRequest((str(clip.path),), args.adapt_out, AdaptConfig(minutes=args.adapt_minutes),
                                          base=args.checkpoint))

@@ -38,17 +38,6 @@ def qt_app():
     return QtWidgets.QApplication.instance() or QtWidgets.QApplication(["test"])
 
 
-def _grab_rgb(widget) -> np.ndarray:
-    """``widget.grab()`` as (H, W, 3) uint8 RGB."""
-    from PyQt5 import QtGui
-
-    image = widget.grab().toImage().convertToFormat(QtGui.QImage.Format_RGB888)
-    ptr = image.constBits()
-    ptr.setsize(image.byteCount())
-    rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
-    return rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).copy()
-
-
 def _joint_drawn(picture: np.ndarray, x: float, y: float, joint: int) -> bool:
     """Whether joint ``joint``'s colour is within 40 of a pixel in the 5 x 5 window around (x, y)."""
     r, c = int(round(y)), int(round(x))
@@ -107,6 +96,7 @@ def test_the_hand_counter_counts_frames_with_a_hand_and_warns_when_few_have_one(
 
 @pytest.mark.parametrize("mirror", [False, True], ids=["raw", "mirrored"])
 def test_the_preview_shows_each_frame_with_rec_mark_and_landmarks(qt_app, tmp_path, mirror):
+    from handpose.viz.qt_image import grab_rgb
     from handpose.viz.record_preview import REC_COLOR_RGB, RecordPreview, rec_dot_centre_px
 
     reference_frames, reference_with_hand, reference_hands = _reference_run(FRAMES)
@@ -119,7 +109,7 @@ def test_the_preview_shows_each_frame_with_rec_mark_and_landmarks(qt_app, tmp_pa
             return preview(shot)
 
         clip = record_clip(source, SECONDS, tmp_path / "rec.mp4", on_frame=on_frame)
-        picture = _grab_rgb(preview.window)
+        picture = grab_rgb(preview.window)
         to_window = preview.window.frame_to_window
         drawn = preview.last_hands_px
     assert not preview.window.isVisible()  # closed at the end, without counting as a cancel

@@ -120,9 +120,8 @@ def record_clip(
                         raise InputError(f"cannot write a video at {path}")
                 writer.write(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR))
                 frames, last = frames + 1, frame.timestamp_s
-                if on_frame is None:
-                    continue
-                if on_frame(RecordingFrame(frame, frames - 1, seconds - elapsed, seconds)) is False:
+                if on_frame is not None and on_frame(RecordingFrame(frame, frames - 1, seconds - elapsed,
+                                                                    seconds)) is False:
                     raise RecordingCancelled(frames, Path(path))
         finally:
             if writer is not None:
@@ -145,15 +144,10 @@ class HandCounter:
 
     Args:
         num_hands: most hands looked for per frame (the teacher's default, 2).
-        detector: a :class:`HandDetector` in video mode to use instead of a new one (not closed here).
     """
 
-    def __init__(self, num_hands: int = 2, detector: HandDetector | None = None) -> None:
-        if detector is not None and detector.mode != "video":
-            raise InputError(f"a detector in 'video' mode expected (recorded frames are a stream), "
-                             f"got {detector.mode!r}")
-        self._own = detector is None
-        self.detector = HandDetector(mode="video", num_hands=num_hands) if detector is None else detector
+    def __init__(self, num_hands: int = 2) -> None:
+        self.detector = HandDetector(mode="video", num_hands=num_hands)
         self.frames = 0  #: frames looked at so far
         self.with_hand = 0  #: of those, frames in which at least one hand was found
 
@@ -184,9 +178,8 @@ class HandCounter:
                 "to learn from (keep your hand in view and record again if the result disappoints)")
 
     def close(self) -> None:
-        """Release MediaPipe's graph, if this counter made the detector (idempotent)."""
-        if self._own:
-            self.detector.close()
+        """Release MediaPipe's graph (idempotent)."""
+        self.detector.close()
 
     def __enter__(self) -> HandCounter:
         return self

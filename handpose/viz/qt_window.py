@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from handpose.errors import HandposeError, LoopError, MissingDependencyError
-from handpose.types import HandPose, StageTimings, check_rgb_frame
+from handpose.types import HandPose, StageTimings
 from handpose.viz.draw import hand_label, timing_lines
+from handpose.viz.qt_image import ImageLabel, grab_rgb
 from handpose.viz.screenshot import save_screenshot
 from handpose.viz.skeleton3d import BONE_COLORS, BONE_PAIRS, JOINT_COLORS
 
@@ -36,8 +37,6 @@ try:
 except ImportError as _exc:  # pragma: no cover - exercised only where the extra is missing
     raise MissingDependencyError(getattr(_exc, "name", None) or "PyQt5", "viewer", "The Qt window") from None
 
-#: largest camera view shown 1:1 (width, height); bigger frames are scaled down to fit
-MAX_VIEW_SIZE = (800, 600)
 #: how fast the 3D view's centre follows the hands (fraction per frame)
 CENTRE_FOLLOW = 0.2
 
@@ -68,13 +67,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(title)
         self.paused = False
         self.quit_requested = False
-        self.view_scale = 1.0
-        self._frame_size: tuple[int, int] | None = None
-        self._qimage_buffer: np.ndarray | None = None
 
         central = QtWidgets.QWidget()
         layout = QtWidgets.QHBoxLayout(central)
-        self.camera_label = QtWidgets.QLabel()
+        self.camera_label = ImageLabel()
         self.camera_label.setAlignment(QtCore.Qt.AlignLeft | QtCore.Qt.AlignTop)
         self.camera_label.setStyleSheet("background: #202020")
         layout.addWidget(self.camera_label, 0, QtCore.Qt.AlignTop)
@@ -151,20 +147,7 @@ class LiveWindow(QtWidgets.QMainWindow):
     ) -> None:
         """Display one frame: ``image_rgb`` (H, W, 3) uint8 RGB (already annotated), the hands in 3D,
         latency and the current ``settings`` (name -> value)."""
-        check_rgb_frame(image_rgb, "image_rgb")
-        height, width = image_rgb.shape[:2]
-        if self._frame_size != (width, height):
-            self._frame_size = (width, height)
-            self.view_scale = min(1.0, MAX_VIEW_SIZE[0] / width, MAX_VIEW_SIZE[1] / height)
-            self.camera_label.setFixedSize(round(width * self.view_scale), round(height * self.view_scale))
-            self._qimage_buffer = np.empty((height, width, 3), np.uint8)
-        assert self._qimage_buffer is not None
-        np.copyto(self._qimage_buffer, image_rgb)  # QImage borrows the memory: keep it alive and stable
-        qimage = QtGui.QImage(self._qimage_buffer.data, width, height, 3 * width, QtGui.QImage.Format_RGB888)
-        pixmap = QtGui.QPixmap.fromImage(qimage)
-        if self.view_scale != 1.0:
-            pixmap = pixmap.scaled(self.camera_label.size(), QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation)
-        self.camera_label.setPixmap(pixmap)
+        self.camera_label.show_rgb(image_rgb)
         self._show_3d(hands)
         self.gesture_label.setText("\n".join(hand_label(h) for h in hands) or "no hand")
         self.latency_label.setText("\n".join(timing_lines(timings, fps)))
@@ -189,8 +172,12 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def frame_to_window(self, points_px: np.ndarray) -> np.ndarray:
         """Map frame px (N, 2) to this window's px (as in :meth:`QWidget.grab`)."""
-        x, y, _, _ = self.camera_rect()
-        return np.asarray(points_px, dtype=np.float64) * self.view_scale + [x, y]
+        return self.camera_label.frame_to(self, points_px)
+
+    @property
+    def view_scale(self) -> float:
+        """Displayed px per frame px of the camera view (1, or less for frames bigger than MAX_VIEW_SIZE)."""
+        return self.camera_label.view_scale
 
     def camera_rect(self) -> tuple[int, int, int, int]:
         """(x, y, width, height) of the camera view in this window's px."""
@@ -204,11 +191,7 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def screenshot_rgb(self) -> np.ndarray:
         """The whole window as (H, W, 3) uint8 RGB (3D view included)."""
-        image = self.grab().toImage().convertToFormat(QtGui.QImage.Format_RGB888)
-        ptr = image.constBits()
-        ptr.setsize(image.byteCount())
-        rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
-        return rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).copy()
+        return grab_rgb(self)
 
 
 def run_qt(session: LiveSession, max_frames: int | None = None, screenshot: str | Path | None = None) -> int:

@@ -27,9 +27,10 @@ from handpose.adapt.record import LOW_HAND_SHARE, HandCounter, RecordingFrame
 from handpose.errors import MissingDependencyError
 from handpose.types import check_rgb_frame
 from handpose.viz.draw import OUTLINE_COLOR_RGB, TEXT_COLOR_RGB, draw_label, draw_skeleton, size_factor
+from handpose.viz.qt_image import ImageLabel
 
 try:
-    from PyQt5 import QtCore, QtGui, QtWidgets
+    from PyQt5 import QtCore, QtWidgets
 except ImportError as _exc:  # pragma: no cover - exercised only where the extra is missing
     raise MissingDependencyError(getattr(_exc, "name", None) or "PyQt5", "viewer", "The recording preview") from None
 
@@ -40,8 +41,6 @@ LOW_COLOR_RGB: Final = (255, 170, 40)
 #: centre and radius of the REC dot, in px of a 480 p frame (scaled with :func:`size_factor`)
 REC_DOT_CENTRE: Final = (18, 20)
 REC_DOT_RADIUS: Final = 8
-#: largest preview shown 1:1 (width, height); bigger frames are scaled down to fit
-MAX_VIEW_SIZE: Final = (800, 600)
 
 
 def rec_dot_centre_px(image_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -95,18 +94,16 @@ def draw_recording_overlay(
 
 
 class RecordPreviewWindow(QtWidgets.QWidget):
-    """The preview window: the overlaid frame (scaled down by :attr:`view_scale` to fit
-    :data:`MAX_VIEW_SIZE`) over a line of help. Q, Esc or closing it sets :attr:`cancelled`."""
+    """The preview window: the overlaid frame (an :class:`~handpose.viz.qt_image.ImageLabel`, scaled
+    down to fit its MAX_VIEW_SIZE) over a line of help. Q, Esc or closing it sets :attr:`cancelled`."""
 
     def __init__(self, title: str = "handpose - recording for the adaptation") -> None:
         super().__init__()
         self.setWindowTitle(title)
         self.setAttribute(QtCore.Qt.WA_QuitOnClose, False)  # closing it must not end a later Qt event loop
         self.cancelled = False
-        self.view_scale = 1.0
-        self._frame_size: tuple[int, int] | None = None
         layout = QtWidgets.QVBoxLayout(self)
-        self.image_label = QtWidgets.QLabel("waiting for the first frame ...")
+        self.image_label = ImageLabel("waiting for the first frame ...")
         self.image_label.setAlignment(QtCore.Qt.AlignCenter)
         self.image_label.setStyleSheet("background: #202020; color: #c0c0c0")
         self.image_label.setMinimumSize(320, 240)
@@ -124,23 +121,9 @@ class RecordPreviewWindow(QtWidgets.QWidget):
         self.cancelled = True
         super().closeEvent(event)
 
-    def show_image(self, image_rgb: np.ndarray) -> None:
-        """Display an (H, W, 3) uint8 C-contiguous RGB image (copied into the window's pixmap)."""
-        height, width = image_rgb.shape[:2]
-        if self._frame_size != (width, height):
-            self._frame_size = (width, height)
-            self.view_scale = min(1.0, MAX_VIEW_SIZE[0] / width, MAX_VIEW_SIZE[1] / height)
-            self.image_label.setFixedSize(round(width * self.view_scale), round(height * self.view_scale))
-        qimage = QtGui.QImage(image_rgb.data, width, height, 3 * width, QtGui.QImage.Format_RGB888)
-        pixmap = QtGui.QPixmap.fromImage(qimage)  # a copy: the image's buffer may be reused at once
-        if self.view_scale != 1.0:
-            pixmap = pixmap.scaled(self.image_label.size(), QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation)
-        self.image_label.setPixmap(pixmap)
-
     def frame_to_window(self, points_px: np.ndarray) -> np.ndarray:
         """Map displayed-frame px (N, 2) to this window's px (as in :meth:`QWidget.grab`)."""
-        origin = self.image_label.mapTo(self, QtCore.QPoint(0, 0))
-        return np.asarray(points_px, dtype=np.float64) * self.view_scale + [origin.x(), origin.y()]
+        return self.image_label.frame_to(self, points_px)
 
 
 class RecordPreview:
@@ -187,7 +170,7 @@ class RecordPreview:
         self.last_hands_px = tuple(hands)
         draw_recording_overlay(self._buffer, hands, shot.seconds_left, self.counter.with_hand, self.counter.frames,
                                in_place=True)  # fmt: skip
-        self.window.show_image(self._buffer)
+        self.window.image_label.show_rgb(self._buffer)
         self._app.processEvents()
         return not self.window.cancelled
 
