@@ -80,6 +80,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--align-kl", type=float, default=LossWeights.align_kl)
     t.add_argument("--teacher-3d", type=float, default=LossWeights.teacher_3d,
                    help="weight of the rotation-invariant 3D term against a teacher's shape (real photos)")
+    t.add_argument("--image-plane", type=float, default=LossWeights.image_plane,
+                   help="weight of the term that turns the 3D pose's bones, seen in the image, onto the "
+                        "2D keypoints' bones (teacher-labelled real photos)")
     t.add_argument("--visibility", type=float, default=LossWeights.visibility, help="weight of the visibility term")
     t.add_argument("--train-only", nargs="+", default=[], metavar="PREFIX",
                    help="train only the parameters whose names start with these (e.g. "
@@ -126,7 +129,8 @@ def _train(a: argparse.Namespace) -> None:
                       finetune_steps=a.finetune_steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
                       eval_every=a.eval_every, checkpoint_every=a.checkpoint_every, num_workers=a.workers,
                       losses=LossWeights(beta=a.beta, align_kl=a.align_kl, recon=a.recon,
-                                         teacher_3d=a.teacher_3d, visibility=a.visibility),
+                                         teacher_3d=a.teacher_3d, visibility=a.visibility,
+                                         image_plane=a.image_plane),
                       augment=augment, train_only=tuple(a.train_only))
     torch.manual_seed(a.seed)
     parts = [open_dataset(spec, "train", a.input_size) for spec in a.data]

@@ -1,5 +1,6 @@
-"""Training on two domains: the mixture's proportions, the rotation-invariant teacher term, which
-samples each loss term reads, and the real-photo evaluation's known answers."""
+"""Training on two domains: the mixture's proportions, the rotation-invariant teacher term, the
+image-plane bone term, which samples each loss term reads, and the real-photo evaluation's known
+answers."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
-from handpose.train.losses import LossWeights, compute_losses, rotation_aligned_error
+from handpose.train.losses import LossWeights, compute_losses, image_plane_bone_error, rotation_aligned_error
 from handpose.eval.real_eval import evaluate_real, spread
 from tests.hand_fixtures import toy_samples
 
@@ -54,16 +55,37 @@ def test_rotation_aligned_error_ignores_rotation_and_translation_not_shape():
     assert (err > 0.5).all() and (err < 1.5).all()
 
 
+def test_image_plane_bone_error_known_answers():
+    """Zero for a pose seen exactly as the keypoints (at any scale, shift and depth); each bone of a
+    pose turned half a turn in the image is opposite (distance 2, times its weight); a finger folded
+    in the image costs only at that finger's bones."""
+    rng = np.random.default_rng(3)
+    kp = torch.tensor(rng.uniform(10, 118, (4, 21, 2)))
+    pose = torch.cat([(kp - 60.0) * 0.07 + torch.tensor([0.4, -1.0]), torch.tensor(rng.normal(0, 2, (4, 21, 1)))], -1)
+    floor = 20 * 1e-4  # the square root's floor, 1e-8 under it, per bone (weights <= 1)
+    assert image_plane_bone_error(pose, kp).abs().max() < floor + 1e-6
+    parents, children = np.array(skeleton.BONES).T
+    bones = kp[:, children] - kp[:, parents]
+    weight = (bones.norm(dim=-1) / (kp[:, 9] - kp[:, 0]).norm(dim=-1, keepdim=True)).clamp(max=1.0)
+    turned = pose * torch.tensor([-1.0, -1.0, 1.0], dtype=torch.float64)
+    assert torch.allclose(image_plane_bone_error(turned, kp), 2 * weight.sum(1), atol=floor)
+    folded = pose.clone()
+    folded[:, 7:9, :2] = 2 * folded[:, 6:7, :2] - folded[:, 7:9, :2]  # index DIP and tip mirrored about its PIP
+    index_far = [list(children).index(7), list(children).index(8)]  # PIP -> DIP, DIP -> tip: both reversed
+    assert torch.allclose(image_plane_bone_error(folded, kp), 2 * weight[:, index_far].sum(1), atol=floor)
+
+
 def test_each_term_reads_only_the_samples_that_label_it():
     torch.manual_seed(0)
     model = build_model(ModelConfig())
     exact = [replace(s, visible=np.arange(21) % 3 > 0) for s in toy_samples(4, seed=5)]
     real = [_teacher(s) for s in toy_samples(4, seed=6)]
-    weights = LossWeights(beta_warmup_steps=0)
+    weights = LossWeights(beta_warmup_steps=0, image_plane=1.0)
     only_exact = compute_losses(model, collate(exact), "image", 0, weights)
-    assert only_exact.teacher_3d == 0 and only_exact.visibility > 0
+    assert only_exact.teacher_3d == 0 and only_exact.image_plane == 0 and only_exact.visibility > 0
     only_real = compute_losses(model, collate(real), "image", 0, weights)
-    assert only_real.teacher_3d > 0 and only_real.visibility == 0
+    assert only_real.teacher_3d > 0 and only_real.image_plane > 0 and only_real.visibility == 0
+    assert compute_losses(model, collate(real), "image", 0, LossWeights()).image_plane == 0  # off by default
     assert only_real.image_recon == 0 and only_real.align_kl == 0 and only_real.align_recon == 0
     assert only_real.keypoints_2d > 0 and only_real.heatmap > 0  # 2D is learnt from the teacher
     # the teacher term does not care how the teacher's shape is turned

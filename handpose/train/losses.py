@@ -12,7 +12,10 @@ Two domains: exact labels (renders, public datasets) train every term; teacher-l
 (``HandBatch.exact_3d`` False) train the 2D terms, presence and the KL to the prior, and their 3D
 shape through :func:`rotation_aligned_error` against the teacher's shape (MediaPipe's world
 landmarks: their rotation is not trusted, their shape is), down-weighted by ``teacher_3d``, on both
-the aligned path and the image VAE's own decoder. Visibility is a per-joint binary cross-entropy
+the aligned path and the image VAE's own decoder; with ``image_plane`` > 0 their 3D pose also learns
+to agree with the teacher's 2D keypoints through :func:`image_plane_bone_error` (each bone's direction
+in the image, which carries the view and the fingers' bends that the rotation-free term cannot see
+and keeps nothing of the 2D's scale or perspective). Visibility is a per-joint binary cross-entropy
 where the source labels it (renders).
 """
 
@@ -24,6 +27,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from handpose import skeleton
 from handpose.data.batch import HandBatch
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
@@ -49,6 +53,8 @@ class LossWeights:
         teacher_3d: rotation-invariant error to a teacher's 3D shape (real photos), per joint
             distance summed like "euclidean".
         visibility: per-joint visibility cross-entropy (mean over joints).
+        image_plane: the 3D pose's bones against the 2D keypoints' bones in the image
+            (:func:`image_plane_bone_error`), teacher-labelled real photos only.
         recon: how every pose reconstruction is scored: "squared" (sum of squared errors) or
             "euclidean" (sum of the joints' distances), see :func:`recon_error`.
     """
@@ -63,6 +69,7 @@ class LossWeights:
     presence: float = 1.0
     teacher_3d: float = 0.3
     visibility: float = 0.5
+    image_plane: float = 0.0
     recon: Recon = "squared"
 
     def __post_init__(self) -> None:
@@ -91,6 +98,7 @@ class LossTerms:
     presence: torch.Tensor
     teacher_3d: torch.Tensor
     visibility: torch.Tensor
+    image_plane: torch.Tensor
 
     def floats(self) -> dict[str, float]:
         """Plain numbers for logging."""
@@ -126,6 +134,29 @@ def rotation_aligned_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Te
     return (((pc - tc @ rotation) ** 2).sum(dim=-1) + 1e-8).sqrt().sum(dim=1)
 
 
+def image_plane_bone_error(pose: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+    """Per sample, (N, 21, 3) view-frame poses and (N, 21, 2) 2D keypoints (crop px, the same hand)
+    -> (N,): how differently the pose's bones point in the image than the keypoints' bones.
+
+    The view frame's x and y are the crop's (x right, y down), so a pose's bone ``(dx, dy, dz)`` is
+    seen along ``(dx, dy)`` (exact up to perspective, which turns a bone by a few degrees at most for
+    a hand a forearm from the camera). Per bone: the distance between the two unit directions (0
+    when they agree, 2 when opposite, growing about linearly with the angle), weighted by the 2D
+    bone's length over the hand's 2D size (the wrist -> middle MCP distance), since a bone seen end-on
+    has no reliable direction; summed over the 20 bones. Scale, position and depth of the pose do not
+    matter; a folded finger whose keypoints point up the image does.
+    """
+    parents, children = (torch.tensor(ix, device=pose.device) for ix in zip(*skeleton.BONES))
+    seen = pose[:, children, :2] - pose[:, parents, :2]  # (N, 20, 2)
+    target = keypoints[:, children] - keypoints[:, parents]
+    size = (keypoints[:, 9] - keypoints[:, 0]).norm(dim=-1, keepdim=True).clamp(min=1e-6)  # (N, 1)
+    length = target.norm(dim=-1)
+    weight = (length / size).clamp(max=1.0)
+    unit_seen = seen / (seen.norm(dim=-1, keepdim=True) + 1e-6)
+    unit_target = target / length.unsqueeze(-1).clamp(min=1e-6)
+    return (weight * (((unit_seen - unit_target) ** 2).sum(-1) + 1e-8).sqrt()).sum(dim=1)
+
+
 def _heatmap_ce(logits: torch.Tensor, keypoints_px: torch.Tensor, centres: torch.Tensor, stride: int) -> torch.Tensor:
     """(N,) cross-entropy per crop (mean over joints) from heatmap logits (N, 21, C) over the cells
     ``centres`` (C, 2) to a Gaussian of one cell's size around each joint (N, 21, 2) crop px."""
@@ -147,7 +178,7 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
     exact = mask if batch.exact_3d is None else mask * batch.exact_3d.float()
     zero = y.new_zeros(())
     pose_recon = pose_kl = image_recon = image_kl = align_kl = align_recon = kp_loss = hm_loss = pres_loss = zero
-    teacher_loss = vis_loss = zero
+    teacher_loss = vis_loss = plane_loss = zero
 
     if stage in ("pose", "joint"):
         q_phi = model.pose_vae.encode(y)
@@ -175,6 +206,9 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
             taught = batch.has_teacher.float() * mask
             teacher_loss = _masked_mean(rotation_aligned_error(aligned_pose, batch.teacher_pose)
                                         + rotation_aligned_error(image_pose, batch.teacher_pose), taught)
+            if weights.image_plane > 0:
+                plane_loss = _masked_mean(image_plane_bone_error(aligned_pose, batch.keypoints_crop_px)
+                                          + image_plane_bone_error(image_pose, batch.keypoints_crop_px), taught)
         if batch.visible is not None and batch.visible_known is not None:
             logit = model.visibility_logit(enc, model.decode_aligned(enc))
             per_joint = F.binary_cross_entropy_with_logits(logit, batch.visible.float(),
@@ -195,7 +229,7 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
         + weights.image_recon * image_recon + beta * image_kl
         + weights.align_kl * align_kl + weights.align_recon * align_recon
         + weights.keypoints_2d * kp_loss + weights.heatmap * hm_loss + weights.presence * pres_loss
-        + weights.teacher_3d * teacher_loss + weights.visibility * vis_loss
+        + weights.teacher_3d * teacher_loss + weights.visibility * vis_loss + weights.image_plane * plane_loss
     )
     return LossTerms(total, pose_recon, pose_kl, image_recon, image_kl, align_kl, align_recon, kp_loss, hm_loss,
-                     pres_loss, teacher_loss, vis_loss)
+                     pres_loss, teacher_loss, vis_loss, plane_loss)
