@@ -129,7 +129,7 @@ def val_sets(labels: Path) -> dict[str, list[int]]:
 def print_table(report: dict[str, dict[str, object]]) -> None:
     """The headline numbers of each checkpoint, one row each."""
     head = (f"{'checkpoint':<34}{'decode':>7}{'2D/box':>8}{'median':>8}{'PCK.1':>7}{'PCK.2':>7}{'spread':>8}"
-            f"{'PA mm':>7}{'PA vae':>8}{'AUC vis':>9}{'EPE vis':>9}{'AUC all':>9}{'AUC MP':>8}{'vis AUC':>8}")
+            f"{'PA mm':>7}{'PA vae':>8}{'3D img':>8}{'AUC vis':>9}{'EPE vis':>9}{'AUC all':>9}{'AUC MP':>8}{'vis AUC':>8}")
     print(head)
     for name, row in report.items():
         for decode in ("global", "local"):
@@ -141,7 +141,7 @@ def print_table(report: dict[str, dict[str, object]]) -> None:
             aligned = {k: v["aligned"] for k, v in syn.items()}  # type: ignore[index]
             print(f"{name[-34:]:<34}{decode:>7}{r['kp_error_mean']:>8.4f}{r['kp_error_median']:>8.4f}"
                   f"{r['pck_10']:>7.3f}{r['pck_20']:>7.3f}{r['spread_ratio']:>8.3f}{r['pa_mpjpe_mm']:>7.2f}"
-                  f"{r['pa_mpjpe_image_vae_mm']:>8.2f}"
+                  f"{r['pa_mpjpe_image_vae_mm']:>8.2f}{r['pose_in_image_error']:>8.4f}"
                   f"{aligned['rig_points_visible_joints']['auc_20_50_published']:>9.3f}"
                   f"{aligned['rig_points_visible_joints']['epe_mean_mm']:>9.2f}"
                   f"{aligned['rig_points_all_joints']['auc_20_50_published']:>9.3f}"
@@ -158,7 +158,8 @@ def print_table(report: dict[str, dict[str, object]]) -> None:
         for key, r in row.items():
             if key.startswith("real_") and key not in ("real_global", "real_local") and isinstance(r, dict):
                 print(f"{'':<34}{key[5:]:>16}: {r['hands']} hands, 2D {r['kp_error_mean']:.4f}, spread "
-                      f"{r['spread_ratio']:.3f}, PA {r['pa_mpjpe_mm']:.2f} mm (image VAE {r['pa_mpjpe_image_vae_mm']:.2f})")
+                      f"{r['spread_ratio']:.3f}, PA {r['pa_mpjpe_mm']:.2f} mm (image VAE {r['pa_mpjpe_image_vae_mm']:.2f}), 3D in the image "
+                      f"{r['pose_in_image_error']:.4f}")
 
 
 if __name__ == "__main__":

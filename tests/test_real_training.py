@@ -18,7 +18,7 @@ from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
 from handpose.train.losses import LossWeights, compute_losses, image_plane_bone_error, rotation_aligned_error
-from handpose.eval.real_eval import evaluate_real, spread
+from handpose.eval.real_eval import evaluate_real, pose_in_image, spread
 from tests.hand_fixtures import toy_samples
 
 
@@ -125,3 +125,24 @@ def test_real_evaluation_known_answers():
     shrunk = evaluate_real(model, grown, "grown labels")
     assert shrunk.spread_ratio == pytest.approx(0.9, abs=1e-3) and shrunk.kp_error_mean > 0.01
     assert spread(np.zeros((2, 21, 2))).tolist() == [0.0, 0.0]
+    # labelled with the model's own 3D pose seen in the crop (any scale and shift), the pose in the image
+    # scores 0 while the 2D keypoints do not; the pose's mirror image does not
+    seen = [replace(s, keypoints_crop_px=(out.joints_view_norm[i].numpy()[:, :2] * 9.0 + 61.0).astype(np.float32))
+            for i, s in enumerate(own)]
+    by_pose = evaluate_real(model, seen, "pose labels")
+    assert by_pose.pose_in_image_error < 1e-5 and by_pose.kp_error_mean > 0.01
+    assert report.pose_in_image_error > 0.01
+    mirrored = [replace(s, keypoints_crop_px=s.keypoints_crop_px * np.array([-1.0, 1.0], np.float32) + 128)
+                for s in seen]
+    assert evaluate_real(model, mirrored, "mirrored").pose_in_image_error > 0.05
+
+
+def test_pose_in_image_fits_scale_and_shift_only():
+    rng = np.random.default_rng(2)
+    poses = rng.normal(size=(3, 21, 3))
+    kp = poses[..., :2] * np.array([[[4.0]], [[2.0]], [[0.5]]]) + np.array([10.0, -3.0])
+    assert np.allclose(pose_in_image(poses, kp), kp)
+    upside_down = -kp  # a half turn in the image is not a scale: the fit collapses to the centroid
+    assert np.allclose(pose_in_image(poses, upside_down), upside_down.mean(axis=1, keepdims=True))
+    turned = poses[..., ::-1][..., 1:]  # y, x: a mirror, which no scale and shift gives
+    assert np.abs(pose_in_image(turned, kp) - kp).max() > 0.5
