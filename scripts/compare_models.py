@@ -129,7 +129,8 @@ def val_sets(labels: Path) -> dict[str, list[int]]:
 def print_table(report: dict[str, dict[str, object]]) -> None:
     """The headline numbers of each checkpoint, one row each."""
     head = (f"{'checkpoint':<34}{'decode':>7}{'2D/box':>8}{'median':>8}{'PCK.1':>7}{'PCK.2':>7}{'spread':>8}"
-            f"{'PA mm':>7}{'PA vae':>8}{'3D img':>8}{'AUC vis':>9}{'EPE vis':>9}{'AUC all':>9}{'AUC MP':>8}{'vis AUC':>8}")
+            f"{'PA mm':>7}{'PA vae':>8}{'3D img':>8}"
+            f"{'AUC vis':>9}{'EPE vis':>9}{'AUC all':>9}{'AUC MP':>8}{'vis AUC':>8}")
     print(head)
     for name, row in report.items():
         for decode in ("global", "local"):
@@ -158,8 +159,8 @@ def print_table(report: dict[str, dict[str, object]]) -> None:
         for key, r in row.items():
             if key.startswith("real_") and key not in ("real_global", "real_local") and isinstance(r, dict):
                 print(f"{'':<34}{key[5:]:>16}: {r['hands']} hands, 2D {r['kp_error_mean']:.4f}, spread "
-                      f"{r['spread_ratio']:.3f}, PA {r['pa_mpjpe_mm']:.2f} mm (image VAE {r['pa_mpjpe_image_vae_mm']:.2f}), 3D in the image "
-                      f"{r['pose_in_image_error']:.4f}")
+                      f"{r['spread_ratio']:.3f}, PA {r['pa_mpjpe_mm']:.2f} mm (image VAE "
+                      f"{r['pa_mpjpe_image_vae_mm']:.2f}), 3D in the image {r['pose_in_image_error']:.4f}")
 
 
 if __name__ == "__main__":
