@@ -3,13 +3,11 @@
     python scripts/choose_gesture_photos.py --poses runs/gest/train_poses.pkl --weights 0 0.3 1 3
 
 ``--poses``: the poses ``scripts/eval_gestures.py --webcam-split train --poses FILE`` keeps (the
-webcam training sessions, the sign digits' training photos and the phone photos: none of the
-reported photos). Their groups (webcam sessions, sign-digit photo series, phone photos sent or
-taken together) are split in two: every fourth group of each set in name order is the selection
-part, the rest trains (``--train-sets``: only the groups of these sets). For each weight, a classifier
-trained as ``scripts/train_gesture_classifier.py --photo-weight W`` does (on fewer poses and
-epochs) is scored on the selection part, set by set, our poses and MediaPipe's landmarks apart,
-and on held-out rendered poses.
+webcam training sessions and the sign digits' training photos: none of the reported photos). Their
+groups (webcam sessions, sign-digit photo series) are split in two: every fourth group in name
+order is the selection part, the rest trains. For each weight, a classifier trained as
+``scripts/train_gesture_classifier.py --photo-weight W`` does (on fewer poses and epochs) is scored
+on the selection part, our poses and MediaPipe's landmarks apart, and on held-out rendered poses.
 """
 
 from __future__ import annotations
@@ -27,9 +25,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.3, 1.0, 3.0])
     p.add_argument("--count", type=int, default=80_000, help="labelled rendered poses")
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--train-sets", nargs="+", default=None, metavar="SET",
-                   help="train on the photos of these group sets only (webcam, sign_digits, gestures_phone; "
-                        "default: all); the selection part stays the same")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
 
@@ -43,35 +38,26 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(a.threads)
     rows = pickle.loads(a.poses.read_bytes())
     photos = from_pose_rows(rows)
-    group_set = np.char.partition(photos.group.astype(str), ":")[:, 0]
-    chosen_groups = [g for name in sorted(set(group_set)) for g in sorted(set(photos.group[group_set == name]))[1::4]]
+    chosen_groups = sorted(set(photos.group))[1::4]
     selection = np.isin(photos.group, chosen_groups)
-    if a.train_sets is not None:
-        selection |= ~np.isin(group_set, a.train_sets)
     fit = photos.select(~selection)
-    print(f"{len(fit)} photo poses train, {int(np.isin(photos.group, chosen_groups).sum())} select "
-          f"({', '.join(chosen_groups)})", flush=True)
-    scored = {}
+    print(f"{len(fit)} photo poses train, {int(selection.sum())} select ({', '.join(chosen_groups)})", flush=True)
+    per_source = {}
     for source in ("ours", "mp"):
         one = from_pose_rows(rows, (source,))
-        for name in sorted({g.split(":")[0] for g in chosen_groups}):
-            scored[f"{name} {source}"] = one.select(np.isin(one.group, [g for g in chosen_groups
-                                                                        if g.startswith(name + ":")]))
-        scored[f"webcam+sign_digits {source}"] = one.select(np.isin(one.group, [
-            g for g in chosen_groups if g.startswith(("webcam:", "sign_digits:"))]))
+        per_source[source] = one.select(np.isin(one.group, chosen_groups))
     poses, held_out = sample_gestures(a.count, 1), sample_gestures(20_000, 2)
     for weight in a.weights:
         mlp = train_gesture_mlp(poses, GestureTrainConfig(epochs=a.epochs, photo_weight=weight), log=False,
                                 photos=fit if weight > 0 else None)
         cells = []
-        for name, chosen in scored.items():
+        for source, chosen in per_source.items():
             out = mlp.logits(pose_features(chosen.joints_norm))
             counts = (out[:, len(mlp.labels):] >= 0).sum(axis=1)
             named = chosen.gesture >= 0
             gesture = out[named, :len(mlp.labels)].argmax(axis=1)
-            cells.append(f"{name}: fingers {np.mean(counts == chosen.count):.3f}"
-                         + (f", gesture {np.mean(gesture == chosen.gesture[named]):.3f}" if named.any() else "")
-                         + f" ({len(chosen)})")
+            cells.append(f"{source}: fingers {np.mean(counts == chosen.count):.3f}, gesture "
+                         f"{np.mean(gesture == chosen.gesture[named]):.3f} ({len(chosen)})")
         h = score_on_samples(mlp, pose_features(held_out.joints_norm), held_out)
         print(f"weight {weight}: selection photos {'; '.join(cells)}; held-out poses gesture "
               f"{h['gesture'].accuracy:.3f}, fingers {h['finger_count'].accuracy:.3f}", flush=True)

@@ -72,29 +72,6 @@ def sign_digit_items(root: Path, split: str = "val") -> Iterator[tuple[str, Path
                 yield "sign_digits", path, None, digit, ""
 
 
-PHONE_FINGERS = (5, 4, 1, 3, 2)  # the export's class names: five, four, one, three, two
-
-
-def phone_items(root: Path) -> Iterator[tuple[str, Path, np.ndarray | None, int, str]]:
-    """The phone photos of 1-5 fingers (``real_hands/stretched/gestures_phone``, all in the pose
-    model's training split: for training the classifier only), one item per labelled box (YOLO
-    ``class cx cy w h``, relative to the image; the class names the count: :data:`PHONE_FINGERS`)."""
-    from handpose.io.images import list_images, read_rgb
-
-    for path in list_images(root / "real_hands" / "stretched" / "gestures_phone", recursive=True):
-        label = path.parent.parent / "labels" / (path.stem + ".txt")
-        if not label.is_file():
-            continue
-        height, width = read_rgb(path).shape[:2]
-        for line in label.read_text().splitlines():
-            fields = line.split()
-            if len(fields) != 5:
-                continue
-            cx, cy, w, h = (float(v) for v in fields[1:])
-            box = np.array([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height])
-            yield "gestures_phone", path, box, PHONE_FINGERS[int(fields[0])], ""
-
-
 def testdata_items(root: Path) -> Iterator[tuple[str, Path, np.ndarray | None, int, str]]:
     from handpose.io.images import list_images
 
@@ -186,8 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--classifier", type=Path, default=None, help="gesture weights (default: the committed ones)")
     p.add_argument("--checkpoint", type=Path, default=None, help="pose model (default: the committed one)")
     p.add_argument("--webcam-split", choices=("val", "train"), default="val",
-                   help="'train': the webcam training sessions, the sign digits' training photos and the phone "
-                        "photos instead (for choosing designs and training on photos; nothing else is read)")
+                   help="'train': the webcam training sessions and the sign digits' training photos instead (for "
+                        "choosing designs and training on photos; nothing else is read)")
     p.add_argument("--poses", type=Path, default=None,
                    help="a .pkl cache of the poses found: read when it exists, else written (the pipeline runs once)")
     p.add_argument("--renders", type=int, default=0, help="also this many held-out rendered gesture frames")
@@ -208,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
             rows = pickle.loads(a.poses.read_bytes())
         else:
             items = [*webcam_items(a.root, a.webcam_split), *sign_digit_items(a.root, a.webcam_split)]
-            items += list(testdata_items(a.root) if a.webcam_split == "val" else phone_items(a.root))
+            if a.webcam_split == "val":
+                items += list(testdata_items(a.root))
             rows = collect(a.root, items, a.checkpoint, a.threads)
             if a.renders:
                 rows += collect_renders(a.renders, a.render_seed, a.checkpoint, a.threads)

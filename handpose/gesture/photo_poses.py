@@ -92,21 +92,13 @@ def count_log_likelihood(finger_logits: torch.Tensor, count: torch.Tensor) -> to
 
 
 def photo_group(set_name: str, file: str) -> str:
-    """Where a labelled photo came from: its webcam session (the file name before ``pic``), a
-    phone photo's day and number in hundreds (``IMG-<day>-WA<n>``: photos sent together) or day
-    and hour (``IMG_<day>_<time>``, ``Screenshot-<y>-<m>-<d>-<time>``), or its sign-digit series
-    (the photo number in hundreds: photos taken together)."""
+    """Where a labelled photo came from: its webcam session (the file name before ``pic``), or
+    its sign-digit series (the photo number in hundreds: photos taken together)."""
     import re
 
     name = file.rsplit("/", 1)[-1]
     if set_name == "webcam_hands":
         return "webcam:" + re.sub(r"pic\d+.*", "", name)
-    sent = re.match(r"IMG-(\d{8})-WA(\d+)", name)
-    if sent:
-        return f"{set_name}:{sent[1]}-WA{int(sent[2]) // 100}"
-    taken = re.match(r"(?:IMG_|Screenshot-)(\d{4})-?(\d\d)-?(\d\d)[_-](\d\d)", name)
-    if taken:
-        return f"{set_name}:{''.join(taken.groups()[:3])}-{taken[4]}h"
     numbers = re.findall(r"\d+", name)
     return f"{set_name}:{int(numbers[0]) // 100 if numbers else name}"
 
