@@ -102,11 +102,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--low-res", type=float, default=0.0,
                    help="chance that an augmented crop is shrunk to a 16-48 px hand and enlarged back")
     t.add_argument("--blur", type=float, default=0.0, help="chance that an augmented crop is blurred")
-    t.add_argument("--colour", type=float, nargs=4, metavar=("GAIN", "CONTRAST", "BRIGHTNESS", "SATURATION"),
-                   default=(AugmentConfig.max_gain, AugmentConfig.max_contrast, AugmentConfig.max_brightness,
-                            AugmentConfig.max_saturation),
-                   help="augmentation colour bounds: per-channel gain and contrast within 1 +- these, offset "
-                        "within +- BRIGHTNESS 8-bit levels, saturation within 1 +- SATURATION")
     return p.parse_args(argv)
 
 
@@ -129,10 +124,7 @@ def _train(a: argparse.Namespace) -> None:
     model_cfg = ModelConfig(backbone=a.backbone, input_size=a.input_size, latent_dim=a.latent,
                             alignment=a.alignment, keypoint_decode=a.keypoint_decode,
                             keypoint_stride=a.keypoint_stride)
-    gain, contrast, brightness, saturation = a.colour
-    augment = AugmentConfig(zoom=tuple(a.zoom), low_res_prob=a.low_res, blur_prob=a.blur, max_gain=gain,
-                            max_contrast=contrast, max_brightness=brightness,
-                            max_saturation=saturation) if a.augment else None
+    augment = AugmentConfig(zoom=tuple(a.zoom), low_res_prob=a.low_res, blur_prob=a.blur) if a.augment else None
     cfg = TrainConfig(schedule=a.schedule, pose_steps=a.pose_steps, image_steps=a.image_steps,
                       finetune_steps=a.finetune_steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
                       eval_every=a.eval_every, checkpoint_every=a.checkpoint_every, num_workers=a.workers,

@@ -43,7 +43,6 @@ class AugmentConfig:
         max_gain: per-channel gain within 1 +- this.
         max_contrast: contrast about the crop's mean within 1 +- this.
         max_brightness: offset within +-this, in 8-bit levels.
-        max_saturation: saturation about each pixel's grey within 1 +- this (0: not drawn).
         max_noise: standard deviation of the Gaussian noise within [0, this], 8-bit levels.
         low_res_prob: chance that the crop is shrunk so that the hand spans ``low_res_hand_px`` px
             (uniform) and enlarged back.
@@ -58,7 +57,6 @@ class AugmentConfig:
     max_gain: float = 0.12
     max_contrast: float = 0.2
     max_brightness: float = 15.0
-    max_saturation: float = 0.0
     max_noise: float = 4.0
     low_res_prob: float = 0.0
     low_res_hand_px: tuple[float, float] = (16.0, 48.0)
@@ -67,7 +65,7 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         values = (self.max_roll_deg, self.max_shift, self.max_gain, self.max_contrast, self.max_brightness,
-                  self.max_saturation, self.max_noise, self.low_res_prob, self.blur_prob)
+                  self.max_noise, self.low_res_prob, self.blur_prob)
         if min(values) < 0 or not 0 < self.zoom[0] <= self.zoom[1]:
             raise InputError(f"non-negative bounds and 0 < zoom[0] <= zoom[1] expected, got {self}")
         if max(self.low_res_prob, self.blur_prob) > 1 or not 4 <= self.low_res_hand_px[0] <= self.low_res_hand_px[1]:
@@ -94,8 +92,7 @@ def augment(sample: HandSample, rng: np.random.Generator, config: AugmentConfig 
     contrast = 1.0 + rng.uniform(-config.max_contrast, config.max_contrast)
     offset = rng.uniform(-config.max_brightness, config.max_brightness)
     noise = rng.standard_normal(crop.shape, dtype=np.float32) * np.float32(rng.uniform(0.0, config.max_noise))
-    saturation = 1.0 + rng.uniform(-config.max_saturation, config.max_saturation) if config.max_saturation else 1.0
-    crop = jitter_colour(crop, gains, contrast, saturation, offset, noise)
+    crop = jitter_colour(crop, gains, contrast, offset=offset, noise=noise)
 
     keypoints = sample.keypoints_crop_px
     visible = sample.visible
