@@ -73,7 +73,7 @@ def _label(a: argparse.Namespace) -> None:
                     if label is not None:
                         entry.update(split_index=len(kept[info.split]), handedness=label.handedness,
                                      score=round(label.score, 4), disagreement=round(label.disagreement, 4))
-                        kept[info.split].append(teacher_sample(image, label, a.size))
+                        kept[info.split].append(teacher_sample(image, label, a.size, with_3d=not info.stretched))
                     hands.append(entry)
                 log.write(json.dumps({"key": info.key, "set": info.set_name, "split": info.split,
                                       "group": info.group, "hands": hands}) + "\n")

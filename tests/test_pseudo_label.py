@@ -111,31 +111,3 @@ def test_tight_crops_are_padded(detector):
     assert padded.shape == (180, 200, 3)
     np.testing.assert_array_equal(padded[50:130, 50:150], rgb)
     assert teacher.prepare(rgb, tight=False) is rgb
-
-
-def _round_blob_ratio(rgb: np.ndarray) -> float:
-    """Width / height of the bright blob's extent in an (H, W, 3) image."""
-    ys, xs = np.nonzero(rgb[..., 0] > 128)
-    return (np.ptp(xs) + 1) / (np.ptp(ys) + 1)
-
-
-def test_stretched_photos_come_back_at_their_aspect(tmp_path):
-    from handpose.data.real.sets import STRETCHED_ASPECT, iter_real_images, restore_aspect
-    from handpose.errors import InputError
-
-    portrait = np.zeros((400, 300, 3), np.uint8)  # a 3:4 photo with a round disc in it
-    cv2.circle(portrait, (150, 220), 90, (255, 255, 255), -1)
-    squashed = cv2.resize(portrait, (200, 200), interpolation=cv2.INTER_AREA)  # as the exporter stored it
-    assert _round_blob_ratio(squashed) == pytest.approx(4 / 3, rel=0.03)
-    back = restore_aspect(squashed, 3 / 4)
-    assert back.shape == (267, 200, 3) and _round_blob_ratio(back) == pytest.approx(1.0, rel=0.03)
-    assert restore_aspect(squashed, 4 / 3).shape == (200, 267, 3)  # a landscape original grows in width
-    with pytest.raises(InputError, match="aspect ratio"):
-        restore_aspect(squashed, 0.0)
-
-    folder = tmp_path / "real_hands" / "stretched" / "asl_letters" / "images"
-    folder.mkdir(parents=True)
-    cv2.imwrite(str(folder / "x.png"), squashed)
-    (info, rgb), = iter_real_images(tmp_path)
-    assert STRETCHED_ASPECT == 3 / 4 and info.set_name == "asl_letters" and info.split == "train"
-    assert rgb.shape == (267, 200, 3) and _round_blob_ratio(rgb) == pytest.approx(1.0, rel=0.03)

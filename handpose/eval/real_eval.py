@@ -9,7 +9,7 @@ the teacher's own crops (cut around its landmarks, as the pipeline cuts a tracke
 * spread ratio: the mean distance of the predicted keypoints from their centroid over the same
   for the teacher's, median over hands; < 1 means the skeleton comes out too small;
 * 3D: PA-MPJPE (similarity Procrustes) in mm against MediaPipe's world landmarks, for the aligned
-  path and the image VAE's own decoder (hands with world landmarks only);
+  path and the image VAE's own decoder (hands with world landmarks only: not the stretched sets);
 * the 3D pose seen in the image: the aligned path's view-frame x, y (the crop's axes) brought onto
   the teacher's 2D landmarks by the best scale and shift, mean distance in units of the box side.
   PA-MPJPE cannot see the pose's turn, and the teacher's world landmarks are not trusted for it;

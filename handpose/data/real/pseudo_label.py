@@ -9,7 +9,8 @@ augmentation), which halves part of its noise.
 
 A kept label becomes a :class:`HandSample` with ``exact_3d=False``: the crop is cut around the
 teacher's landmarks exactly as the live pipeline cuts one, the 2D keypoints are the label, and
-MediaPipe's world landmarks (``world_mm``) give the 3D shape up to a rotation.
+MediaPipe's world landmarks (``world_mm``) give the 3D shape up to a rotation (none for the
+stretched sets, whose shape is distorted).
 """
 
 from __future__ import annotations
@@ -156,10 +157,10 @@ class Teacher:
         return out
 
 
-def teacher_sample(rgb: np.ndarray, label: TeacherLabel, crop_size: int) -> HandSample:
+def teacher_sample(rgb: np.ndarray, label: TeacherLabel, crop_size: int, with_3d: bool = True) -> HandSample:
     """The training sample of one teacher label on the (prepared) image ``rgb`` (H, W, 3) uint8 RGB:
     the crop cut around the landmarks as the pipeline cuts one (mirrored when the hand looks left),
-    the landmarks as 2D keypoints, world landmarks as ``world_mm``,
+    the landmarks as 2D keypoints, world landmarks as ``world_mm`` unless ``with_3d`` is False,
     the default camera of the image size as intrinsics."""
     looks_left = appears_left(label.handedness, False)
     crop = crop_from_keypoints(label.keypoints_px, crop_size, mirrored=looks_left)
@@ -174,5 +175,5 @@ def teacher_sample(rgb: np.ndarray, label: TeacherLabel, crop_size: int) -> Hand
         visible=None,
         crop=crop,
         exact_3d=False,
-        world_mm=label.world_mm.astype(np.float32),
+        world_mm=label.world_mm.astype(np.float32) if with_3d else None,
     )

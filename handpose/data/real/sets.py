@@ -7,7 +7,7 @@ the caller passes the folder that holds them, laid out as::
     real_hands/sign_digits/<digit>/IMG_<n>.JPG       100x100 tight crops, many students
     real_hands/webcam_hands/images/*.jpg             cuts of webcam frames, sessions by file prefix
     real_hands/asl_video/asl_hand.25fps.mp4          one person signing, 325 frames
-    real_hands/stretched/gestures_phone/*/images/    phone photos squashed to squares by their exporter
+    real_hands/stretched/gestures_phone/*/images/    phone photos resized without keeping aspect
     real_hands/stretched/asl_letters/images/         same
     real_hand_photos/<set>/**/*.jpg                  45 photos (also the renderer's backgrounds)
 
@@ -18,15 +18,8 @@ session or stretch of the video is on both sides:
   numbering runs per student, and 5549 -> 5554 is a gap between two of them);
 * webcam_hands: the whole recording session ``996_``;
 * asl_video: the last quarter of the video (frames 244-324);
-* everything else (the stretched sets and the photos the renderer cuts backgrounds from) is
-  training only.
-
-The stretched sets' exporter resized portrait phone photos to squares without keeping the aspect
-ratio. The stream gives them back at :data:`STRETCHED_ASPECT` (width / height): the height is
-stretched again, so hands have their own proportions and the teacher's 3D labels hold. Measured in
-docs/real_hands.md §13: the teacher passes its checks on the most photos at 3:4 (2:3-3:4 on
-asl_letters, 3:4 on gestures_phone, against 1:1 on the unstretched webcam cuts), and round objects
-in the photos (a globe, mugs) come out round there.
+* everything else (the stretched sets, whose 3D shape is distorted, and the photos the renderer
+  cuts backgrounds from) is training only.
 """
 
 from __future__ import annotations
@@ -49,8 +42,6 @@ SIGN_DIGITS_VAL_FROM: Final = 5554
 WEBCAM_VAL_SESSIONS: Final = frozenset({"996_"})
 VIDEO_VAL_FRACTION: Final = 0.25
 VIDEO_NAME: Final = "asl_hand.25fps.mp4"
-#: width / height of the stretched sets' photos before their exporter squashed them to squares
-STRETCHED_ASPECT: Final = 3.0 / 4.0
 
 
 #: where each set comes from and under which licence, for the manifest of a model trained on it
@@ -65,8 +56,8 @@ SOURCES: Final[dict[str, dict[str, str]]] = {
                        "@fd632313b9d74d869f57b11a8b0bb249cbc537ae",
                        "attribution": "Hand Gesture Recognition dataset, provided by a Roboflow user "
                        "(lebanese-university-grkoz), https://universe.roboflow.com/lebanese-university-grkoz/"
-                       "hand-gesture-recognition-y5827, CC BY 4.0; images resized by the exporter, brought "
-                       "back to 3:4 here"},
+                       "hand-gesture-recognition-y5827, CC BY 4.0; images resized by the exporter, used here "
+                       "for 2D labels only"},
     "asl_letters": {"licence": "Public Domain", "source": "github.com/tianyi0216/ASL_539_Project "
                     "@1337046d60268f53e0a6acaee6e397e4998bb9b3 (American Sign Language Letters, David Lee)"},
     "photos": {"licence": "Apache-2.0 (google/mediapipe gesture test data @9d88077) and MIT "
@@ -84,6 +75,7 @@ class RealImage:
         key: unique name: the path relative to the root, with ``#<frame>`` for video frames.
         split: ``"train"`` or ``"val"``.
         group: the person, session or time block the split was made by.
+        stretched: resized without keeping the aspect ratio: its 2D labels hold, its 3D shape does not.
         tight: a tight hand crop that must be padded before a detector sees it.
     """
 
@@ -91,6 +83,7 @@ class RealImage:
     key: str
     split: Split
     group: str
+    stretched: bool = False
     tight: bool = False
 
 
@@ -113,23 +106,9 @@ def _webcam(root: Path) -> Iterator[tuple[RealImage, Path]]:
         yield RealImage("webcam_hands", path.relative_to(root).as_posix(), split, session or "none"), path
 
 
-def _simple(root: Path, folder: Path, name: str) -> Iterator[tuple[RealImage, Path]]:
+def _simple(root: Path, folder: Path, name: str, stretched: bool) -> Iterator[tuple[RealImage, Path]]:
     for path in _images(folder):
-        yield RealImage(name, path.relative_to(root).as_posix(), "train", name), path
-
-
-def restore_aspect(rgb: np.ndarray, aspect: float) -> np.ndarray:
-    """An (H, W, 3) uint8 image squashed from width / height ``aspect`` (< 1: portrait) back to it:
-    (round(W / aspect), W, 3) for a portrait original, (H, round(H * aspect), 3) otherwise; the
-    stored side is kept, the other one grows (bilinear), so no pixel is lost."""
-    if not 0.1 <= aspect <= 10.0:
-        raise InputError(f"an aspect ratio (width / height) between 0.1 and 10 expected, got {aspect}")
-    height, width = rgb.shape[:2]
-    if aspect < width / height:
-        size = (width, int(round(width / aspect)))
-    else:
-        size = (int(round(height * aspect)), height)
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
+        yield RealImage(name, path.relative_to(root).as_posix(), "train", name, stretched=stretched), path
 
 
 def iter_real_images(root: str | Path) -> Iterator[tuple[RealImage, np.ndarray]]:
@@ -142,19 +121,17 @@ def iter_real_images(root: str | Path) -> Iterator[tuple[RealImage, np.ndarray]]
     stills = [
         _sign_digits(root),
         _webcam(root),
-        _simple(root, hands / "stretched" / "gestures_phone", "gestures_phone"),
-        _simple(root, hands / "stretched" / "asl_letters", "asl_letters"),
-        _simple(root, root / "real_hand_photos", "photos"),
+        _simple(root, hands / "stretched" / "gestures_phone", "gestures_phone", True),
+        _simple(root, hands / "stretched" / "asl_letters", "asl_letters", True),
+        _simple(root, root / "real_hand_photos", "photos", False),
     ]
     for stream in stills[:2]:
         for info, path in stream:
             yield info, read_rgb(path)
     yield from _video_frames(root, hands / "asl_video" / VIDEO_NAME)
-    for stream in stills[2:4]:
+    for stream in stills[2:]:
         for info, path in stream:
-            yield info, restore_aspect(read_rgb(path), STRETCHED_ASPECT)
-    for info, path in stills[4]:
-        yield info, read_rgb(path)
+            yield info, read_rgb(path)
 
 
 def _video_frames(root: Path, path: Path) -> Iterator[tuple[RealImage, np.ndarray]]:
