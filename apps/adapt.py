@@ -50,6 +50,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="the last part of each input kept for the before/after check")
     p.add_argument("--augment", choices=sorted(AUGMENTS), default=d.augment,
                    help="how frames are re-viewed when drawn: the default model's recipe (full) or mild")
+    p.add_argument("--teacher-3d", type=float, default=d.teacher_3d,
+                   help="weight of the 3D term against MediaPipe's world landmarks of your frames")
+    p.add_argument("--image-plane", type=float, default=d.image_plane,
+                   help="weight of the 3D pose's bones against your frames' 2D landmarks in the image")
     p.add_argument("--blend", type=float, default=d.blend,
                    help="share of the fine-tuning's change kept (1: all; less forgets less of other hands)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -78,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
         config = AdaptConfig(minutes=a.minutes, max_steps=a.max_steps, min_steps=a.min_steps, batch_size=a.batch_size,
                              lr=a.lr, train=a.train, user_share=a.user_share, renders=a.renders,
-                             check_fraction=a.check_fraction, augment=a.augment, blend=a.blend, seed=a.seed)
+                             check_fraction=a.check_fraction, augment=a.augment, teacher_3d=a.teacher_3d,
+                             image_plane=a.image_plane, blend=a.blend, seed=a.seed)
         request = AdaptRequest(tuple(dict.fromkeys(a.inputs)), a.out, config, a.base, tuple(a.replay), a.real_check,
                                a.calibration, a.hand_size_mm, a.resume, not a.quiet)
         check_footage(request.inputs)

@@ -95,6 +95,7 @@ def test_adaptation_of_a_real_clip_interrupted_and_resumed(tmp_path):
     (["missing.mp4", "--out", "x.pt"], "does not exist"),
     (["{clip}", "--out", "x.onnx"], "ending in .pt"),
     (["{clip}", "--out", "x.pt", "--user-share", "1.5"], "user_share"),
+    (["{clip}", "--out", "x.pt", "--teacher-3d", "-1"], "weights >= 0"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, expected):
     from apps.adapt import main
@@ -229,3 +230,12 @@ def test_blending_keeps_the_asked_share_of_the_change():
     np.testing.assert_allclose(tuned.state_dict()[name].numpy(), start.numpy() + 0.25, atol=1e-6)
     with pytest.raises(InputError, match=r"blend share in \(0, 1\]"):
         blend_towards_base(tuned, base, 0.0)
+
+
+def test_the_recipes_3d_weights_reach_the_losses():
+    from handpose.adapt.finetune import AdaptConfig, train_config
+
+    losses = train_config(AdaptConfig(teacher_3d=1.5, image_plane=4.0), 10).losses
+    assert (losses.teacher_3d, losses.image_plane) == (1.5, 4.0)
+    default = train_config(AdaptConfig(), 10).losses  # the default model's 3D weight, no image-plane term
+    assert (default.teacher_3d, default.image_plane) == (2.0, 0.0)
