@@ -28,7 +28,7 @@ from typing import Final
 
 import numpy as np
 
-from handpose.data.synth.hand_poses import DOF, FINGERS4, GESTURES as POSES, articulation
+from handpose.data.synth.hand_poses import DOF, FINGERS4, GESTURES as POSES
 
 GESTURES: Final[tuple[str, ...]] = (
     "none", "closed_fist", "open_palm", "pointing_up", "thumb_down", "thumb_up", "victory", "i_love_you",
@@ -61,14 +61,12 @@ PATTERNS: Final[dict[tuple[int, ...], str]] = {
     (1, 0, 0, 0, 1): "call",
 }
 
-#: joint angles (NUM_DOF,) radians of one pose per gesture, for sampling: the renderer's named
-#: poses, and "I love you" = rock with the thumb out as in "call"
+#: joint angles (NUM_DOF,) radians of one pose per gesture, for sampling: the renderer's named poses
 TEMPLATES: Final[dict[str, np.ndarray]] = {
     "closed_fist": POSES["fist"], "open_palm": POSES["open_palm"], "pointing_up": POSES["point"],
     "thumb_down": POSES["thumbs_up"], "thumb_up": POSES["thumbs_up"], "victory": POSES["victory"],
-    "i_love_you": articulation(curl_middle=88, curl_ring=90, index_mcp_spread=10, pinky_mcp_spread=15, palm_cup=5,
-                               thumb_cmc_flex=-15, thumb_cmc_spread=30, thumb_mcp_flex=-5, thumb_ip_flex=-10),
-    "ok": POSES["ok"], "pinch": POSES["pinch"], "rock": POSES["rock"], "call": POSES["call"],
+    "i_love_you": POSES["i_love_you"], "ok": POSES["ok"], "pinch": POSES["pinch"], "rock": POSES["rock"],
+    "call": POSES["call"],
     # poses that are none of the gestures
     "four": POSES["four"], "three": POSES["three"], "relaxed": POSES["relaxed"], "flat": POSES["flat"],
 }  # fmt: skip

@@ -113,6 +113,9 @@ GESTURES: Final[dict[str, np.ndarray]] = {
                          **_FIST_THUMB),
     "call": articulation(curl_index=88, curl_middle=90, curl_ring=90, pinky_mcp_spread=20, palm_cup=5,
                          thumb_cmc_flex=-15, thumb_cmc_spread=30, thumb_mcp_flex=-5, thumb_ip_flex=-10),
+    # "I love you": rock with the thumb out as in "call"
+    "i_love_you": articulation(curl_middle=88, curl_ring=90, index_mcp_spread=10, pinky_mcp_spread=15, palm_cup=5,
+                               thumb_cmc_flex=-15, thumb_cmc_spread=30, thumb_mcp_flex=-5, thumb_ip_flex=-10),
     "four": articulation(index_mcp_spread=8, ring_mcp_spread=6, pinky_mcp_spread=12, thumb_cmc_flex=50,
                          thumb_cmc_spread=-10, thumb_mcp_flex=40, thumb_ip_flex=30),
     "three": articulation(index_mcp_spread=10, ring_mcp_spread=6, curl_pinky=90, thumb_cmc_flex=45,
