@@ -18,7 +18,8 @@ go through the same classifier (``handpose.gesture.features``). Sets (``--root``
 
 * ``renders`` (``--renders N``): held-out rendered frames of the gesture templates
   (``handpose.gesture.renders``, seed ``--render-seed``; the classifier never sees an image), true
-  labels from the vocabulary's rules.
+  labels from the vocabulary's rules; ``renders_clear``: those of them whose every finger lies at
+  least ``CLEAR_MARGIN_DEG`` past its label's threshold (the rules label a finger 1 degree past it).
 
 A hand MediaPipe does not find counts as missed (reported apart; accuracies are over found hands).
 Prints the confusion matrices and a table, writes everything to ``--json``. Designs are chosen with
@@ -42,6 +43,9 @@ from pathlib import Path
 import numpy as np
 
 WEBCAM_GESTURES = {0: "closed_fist", 1: "pointing_up", 2: "victory", 3: "", 4: "none", 5: "open_palm"}
+#: a rendered frame is also scored in the set "renders_clear" when every finger's flexion lies at least
+#: this far past the threshold of its label (``vocabulary.finger_margins_deg``)
+CLEAR_MARGIN_DEG = 10.0
 TESTDATA_GESTURES = {"four": "none", "none": "none", "call": "call", "rock": "rock"}
 TESTDATA_FINGERS = {"four": 4, "call": 2, "rock": 2}
 
@@ -135,7 +139,7 @@ def collect_renders(count: int, seed: int, checkpoint: Path | None, threads: int
     from handpose.data.synth.frames import FrameRenderer
     from handpose.detect.detector import HandDetector, appears_left
     from handpose.gesture.renders import gesture_frame
-    from handpose.gesture.vocabulary import TEMPLATES
+    from handpose.gesture.vocabulary import TEMPLATES, finger_margins_deg
     from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 
     renderer, rng, names = FrameRenderer(640, 480), np.random.default_rng(seed), list(TEMPLATES)
@@ -147,8 +151,10 @@ def collect_renders(count: int, seed: int, checkpoint: Path | None, threads: int
             item = gesture_frame(renderer, names[i % len(names)], rng)
             ours = list(pipeline(item.frame.rgb))
             theirs = [b for b in detector.detect(item.frame.rgb) if b.world_mm is not None]
+            margin = float(finger_margins_deg(item.frame.hands[0].spec.articulation).min())
             row: dict[str, object] = {"set": "renders", "file": f"{names[i % len(names)]} #{i}",
-                                      "fingers": item.finger_count, "gesture": item.gesture, "found": False}
+                                      "fingers": item.finger_count, "gesture": item.gesture, "found": False,
+                                      "margin_deg": margin}
             if ours and theirs:
                 row.update(found=True, ours_pose=ours[0].joints_norm, mp_pose=theirs[0].world_mm,
                            mp_left=appears_left(theirs[0].handedness, False))
@@ -200,15 +206,17 @@ def main(argv: list[str] | None = None) -> None:
             for who, pose, left in (("ours", row["ours_pose"], False), ("mp", row["mp_pose"], row["mp_left"])):
                 (result,) = classifier(pose, is_left=left)
                 row[f"{who}_gesture"], row[f"{who}_fingers"] = result.gesture, result.finger_count
-        by_set.setdefault(str(row["set"]), []).append(
-            {k: v for k, v in row.items() if k not in ("set", "ours_pose", "mp_pose", "mp_left")})
+        kept = {k: v for k, v in row.items() if k not in ("set", "ours_pose", "mp_pose", "mp_left")}
+        by_set.setdefault(str(row["set"]), []).append(kept)
+        if float(row.get("margin_deg", -1.0)) >= CLEAR_MARGIN_DEG:
+            by_set.setdefault("renders_clear", []).append(kept)
 
     report: dict[str, object] = {"classifier": str(classifier.path), "webcam_split": a.webcam_split, "sets": {}}
     summary = []
     for set_name, items in by_set.items():
         found = [r for r in items if r["found"]]
         entry: dict[str, object] = {"images": len(items), "found": len(found),
-                                    "held_out": set_name == "renders" or (set_name != "gesture_testdata"
+                                    "held_out": set_name.startswith("renders") or (set_name != "gesture_testdata"
                                                                           and a.webcam_split == "val")}
         cells = []
         for kind, labels in (("fingers", [str(c) for c in range(6)]), ("gesture", list(GESTURES))):

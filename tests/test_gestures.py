@@ -17,7 +17,8 @@ from handpose.gesture.classifier import DEFAULT_GESTURE_FILE, GestureClassifier
 from handpose.gesture.features import NUM_FEATURES, pose_features
 from handpose.gesture.renders import gesture_frame, labelled_spec
 from handpose.gesture.samples import GestureSamples, sample_gestures
-from handpose.gesture.vocabulary import GESTURES, TEMPLATES
+from handpose.data.synth.hand_poses import articulation
+from handpose.gesture.vocabulary import GESTURES, TEMPLATES, finger_margins_deg, finger_states
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.model.manifest import verify
 
@@ -40,6 +41,17 @@ def test_rules_name_the_templates():
     turned = {roll: GESTURES[labelled_spec(_spec("thumb_up", roll_deg=roll), OFFSETS)[0]] for roll in (90.0, -90.0)}
     assert sorted(turned.values()) == ["thumb_down", "thumb_up"]
     assert GESTURES[labelled_spec(_spec("pointing_up", roll_deg=180.0), OFFSETS)[0]] == "none"  # pointing down
+
+
+def test_finger_margins_say_how_far_past_its_threshold_each_finger_lies():
+    """Index MCP + PIP flexion 30 / 50 / 95 degrees: 15 past "extended" (45), 5 into the unsure band
+    (nearer its extended edge), 15 past "folded" (80); a margin is positive exactly where the rules
+    give the finger a state."""
+    for flex, margin in ((30.0, 15.0), (50.0, -5.0), (95.0, 15.0)):
+        angles = articulation(index_mcp_flex=flex / 2, index_pip_flex=flex / 2)
+        assert finger_margins_deg(angles)[1] == pytest.approx(margin), flex
+    every = np.stack(list(TEMPLATES.values()))
+    assert np.array_equal(finger_margins_deg(every) > 0, finger_states(every) >= 0)
 
 
 def test_features_ignore_units_position_and_side():

@@ -97,6 +97,17 @@ def finger_states(angles: np.ndarray) -> np.ndarray:
                            _three_way(curls[..., 1:], FINGER_EXTENDED_DEG, FINGER_FOLDED_DEG)], axis=-1)
 
 
+def finger_margins_deg(angles: np.ndarray) -> np.ndarray:
+    """(..., 5) degrees by which each finger's flexion measure (thumb first) lies past the threshold
+    of its state, for articulations (..., NUM_DOF): below the extended threshold or above the
+    folded one; negative inside the unsure band (minus the distance to its nearer edge). How clear a
+    rendered finger's label is: a finger 2 degrees past a threshold looks like one 2 degrees short."""
+    curls = finger_curls_deg(angles)
+    extended = np.array([THUMB_EXTENDED_DEG] + [FINGER_EXTENDED_DEG] * 4)
+    folded = np.array([THUMB_FOLDED_DEG] + [FINGER_FOLDED_DEG] * 4)
+    return np.maximum(extended - curls, curls - folded)
+
+
 def _orientation_options(joints: np.ndarray, base: int, tip: int) -> np.ndarray:
     """(N, 3) bool: whether the finger base -> tip may count as pointing up, down, sideways (image y down)."""
     d = joints[:, tip] - joints[:, base]
