@@ -11,13 +11,13 @@ import pytest
 from handpose import skeleton
 from handpose.data.convention import KeypointOffsets
 from handpose.data.synth.frames import FrameRenderer, hand_spec
+from handpose.data.synth.hand_poses import articulation
 from handpose.data.synth.scene import hand_joints
 from handpose.errors import CheckpointError, InputError
 from handpose.gesture.classifier import DEFAULT_GESTURE_FILE, GestureClassifier
 from handpose.gesture.features import NUM_FEATURES, pose_features
 from handpose.gesture.renders import gesture_frame, labelled_spec
 from handpose.gesture.samples import GestureSamples, sample_gestures
-from handpose.data.synth.hand_poses import articulation
 from handpose.gesture.vocabulary import GESTURES, TEMPLATES, finger_margins_deg, finger_states
 from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
 from handpose.model.manifest import verify
