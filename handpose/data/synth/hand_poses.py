@@ -120,13 +120,6 @@ GESTURES: Final[dict[str, np.ndarray]] = {
                          thumb_cmc_spread=-10, thumb_mcp_flex=40, thumb_ip_flex=30),
     "three": articulation(index_mcp_spread=10, ring_mcp_spread=6, curl_pinky=90, thumb_cmc_flex=45,
                           thumb_mcp_flex=45, thumb_ip_flex=40),
-    # the straight fingers held together (ASL B, W, U): a finger beside another is not a folded one
-    "four_together": articulation(index_mcp_spread=-8, ring_mcp_spread=-5, pinky_mcp_spread=-10, thumb_cmc_flex=50,
-                                  thumb_cmc_spread=-10, thumb_mcp_flex=40, thumb_ip_flex=30),
-    "three_together": articulation(index_mcp_spread=-8, ring_mcp_spread=-5, curl_pinky=90, thumb_cmc_flex=45,
-                                   thumb_mcp_flex=45, thumb_ip_flex=40),
-    "victory_together": articulation(index_mcp_spread=-8, middle_mcp_spread=0, curl_ring=88, curl_pinky=90,
-                                     palm_cup=10, **_FIST_THUMB),
     "claw": articulation(index_mcp_flex=15, index_pip_flex=70, index_dip_flex=50, middle_mcp_flex=15,
                          middle_pip_flex=70, middle_dip_flex=50, ring_mcp_flex=15, ring_pip_flex=70,
                          ring_dip_flex=50, pinky_mcp_flex=15, pinky_pip_flex=70, pinky_dip_flex=50,
