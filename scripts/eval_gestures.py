@@ -14,7 +14,12 @@ go through the same classifier (``handpose.gesture.features``). Sets (``--root``
 * ``sign_digits``: validation photos (IMG_5554 and up) of digits 0-5 = extended fingers (tight
   crops, padded as the teacher pads them);
 * ``gesture_testdata``: MediaPipe's gesture test photos (four, none, call, rock): NOT held out
-  (the pose model trained on them and the renderer cuts backgrounds from them).
+  (the pose model trained on them and the renderer cuts backgrounds from them);
+* ``asl_letters``: the ASL letter photos of the handshapes whose finger count is plain
+  (``ASL_LETTERS``; the moving J and Z, and A, C, G, K, P, Q, X left out), given back their 3:4
+  aspect (``ASL_LETTERS_HEIGHT_PER_WIDTH``, docs/real_hands.md section 13): many fingers held
+  together (B, U, W, H, R). NOT held out: the pose model trained on their 2D keypoints as stored
+  (squashed to squares).
 
 * ``renders`` (``--renders N``): held-out rendered frames of the gesture templates
   (``handpose.gesture.renders``, seed ``--render-seed``; the classifier never sees an image), true
@@ -48,6 +53,13 @@ WEBCAM_GESTURES = {0: "closed_fist", 1: "pointing_up", 2: "victory", 3: "", 4: "
 CLEAR_MARGIN_DEG = 10.0
 TESTDATA_GESTURES = {"four": "none", "none": "none", "call": "call", "rock": "rock"}
 TESTDATA_FINGERS = {"four": 4, "call": 2, "rock": 2}
+#: ASL letter -> (extended fingers, gesture by the vocabulary's rules, "" where the handshape's name
+#: would hang on the rules' edges: D, E, H, M, N, O, R, T)
+ASL_LETTERS = {"B": (4, "none"), "D": (1, ""), "E": (0, ""), "F": (3, "ok"), "H": (2, ""), "I": (1, "none"),
+               "L": (2, "none"), "M": (0, ""), "N": (0, ""), "O": (0, ""), "R": (2, ""), "S": (0, "closed_fist"),
+               "T": (0, ""), "U": (2, "victory"), "V": (2, "victory"), "W": (3, "none"), "Y": (2, "call")}
+#: the ASL letter photos were portrait 3:4 before their exporter squashed them to 512 x 512
+ASL_LETTERS_HEIGHT_PER_WIDTH = 4.0 / 3.0
 
 
 def webcam_items(root: Path, split: str = "val") -> Iterator[tuple[str, Path, np.ndarray | None, int, str]]:
@@ -84,6 +96,18 @@ def testdata_items(root: Path) -> Iterator[tuple[str, Path, np.ndarray | None, i
             yield "gesture_testdata", path, None, TESTDATA_FINGERS.get(name, -1), gesture
 
 
+def asl_letter_items(root: Path) -> Iterator[tuple[str, Path, np.ndarray | None, int, str]]:
+    """The ASL letter photos of ``ASL_LETTERS`` (the letter starts the file name; the largest hand
+    is the one meant)."""
+    from handpose.io.images import list_images
+
+    for path in list_images(root / "real_hands" / "stretched" / "asl_letters" / "images"):
+        letter = re.sub(r"\d.*", "", path.name)
+        if letter in ASL_LETTERS:
+            fingers, gesture = ASL_LETTERS[letter]
+            yield "asl_letters", path, None, fingers, gesture
+
+
 def _centre(keypoints_px: np.ndarray) -> np.ndarray:
     return 0.5 * (keypoints_px.min(axis=0) + keypoints_px.max(axis=0))
 
@@ -106,6 +130,8 @@ def collect(root: Path, items: list[tuple[str, Path, np.ndarray | None, int, str
             threads: int) -> list[dict[str, object]]:
     """Per image: its labels and, when MediaPipe finds the labelled hand, our ``joints_norm`` (21, 3)
     and MediaPipe's world landmarks (21, 3) mm with the side the hand looks."""
+    import cv2
+
     from handpose.data.real.pseudo_label import Teacher
     from handpose.detect.detector import HandDetector, appears_left
     from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
@@ -117,7 +143,11 @@ def collect(root: Path, items: list[tuple[str, Path, np.ndarray | None, int, str
             HandDetector(num_hands=2, mode="image") as detector:
         teacher = Teacher(detector)
         for set_name, path, box, fingers, gesture in items:
-            rgb = teacher.prepare(read_rgb(path), tight=set_name == "sign_digits")
+            rgb = read_rgb(path)
+            if set_name == "asl_letters":
+                rgb = cv2.resize(rgb, (rgb.shape[1], round(rgb.shape[1] * ASL_LETTERS_HEIGHT_PER_WIDTH)),
+                                 interpolation=cv2.INTER_CUBIC)
+            rgb = teacher.prepare(rgb, tight=set_name == "sign_digits")
             ours = list(pipeline(rgb))
             theirs = [b for b in detector.detect(rgb) if b.world_mm is not None]
             row: dict[str, object] = {"set": set_name, "file": path.relative_to(root).as_posix(), "fingers": fingers,
@@ -192,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             items = [*webcam_items(a.root, a.webcam_split), *sign_digit_items(a.root, a.webcam_split)]
             if a.webcam_split == "val":
-                items += list(testdata_items(a.root))
+                items += [*testdata_items(a.root), *asl_letter_items(a.root)]
             rows = collect(a.root, items, a.checkpoint, a.threads)
             if a.renders:
                 rows += collect_renders(a.renders, a.render_seed, a.checkpoint, a.threads)
@@ -215,9 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     summary = []
     for set_name, items in by_set.items():
         found = [r for r in items if r["found"]]
-        entry: dict[str, object] = {"images": len(items), "found": len(found),
-                                    "held_out": set_name.startswith("renders") or (set_name != "gesture_testdata"
-                                                                          and a.webcam_split == "val")}
+        held_out = set_name.startswith("renders") or (set_name not in ("gesture_testdata", "asl_letters")
+                                                       and a.webcam_split == "val")
+        entry: dict[str, object] = {"images": len(items), "found": len(found), "held_out": held_out}
         cells = []
         for kind, labels in (("fingers", [str(c) for c in range(6)]), ("gesture", list(GESTURES))):
             scored = [r for r in found if r[kind] not in ("", -1)]
