@@ -1,5 +1,6 @@
 """Make a trained run the default model: copy its weights to ``models/``, evaluate them on a
-held-out set and record sha256, training and evaluation in ``models/MANIFEST.json``. The
+held-out set and record sha256, training and evaluation in the ``MANIFEST.json`` next to ``--out``
+(``models/MANIFEST.json`` for the default). The
 evaluation is recorded over all joints and over the visible joints only (RHD's protocol, docs/DESIGN.md §4);
 with ``--convention mediapipe`` also against the held-out labels moved onto MediaPipe's points (what
 such a model outputs); with ``--real-eval-data`` on teacher-labelled real photos
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     shutil.copyfile(source, tmp)
     tmp.replace(a.out)
 
+    manifest = a.out.parent / "MANIFEST.json"
     entry = record(a.out, {
         "model_config": model.config.to_dict(),
         "training": {
@@ -102,8 +104,8 @@ def main(argv: list[str] | None = None) -> None:
             **extra,
             **measured,
         },
-    })
-    print(f"wrote {a.out} (sha256 {entry['sha256'][:16]}..., {entry['bytes'] / 1e6:.1f} MB) and models/MANIFEST.json")
+    }, manifest)
+    print(f"wrote {a.out} (sha256 {entry['sha256'][:16]}..., {entry['bytes'] / 1e6:.1f} MB) and {manifest}")
 
 
 def numbers(m: PoseMetrics) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Train the gesture classifier on labelled renderer poses and record it in models/MANIFEST.json.
+"""Train the gesture classifier on labelled renderer poses and record it in the MANIFEST.json next to it.
 
     python scripts/train_gesture_classifier.py --out models/gesture_classifier.npz
 
@@ -10,7 +10,8 @@ the real labelled photos' poses kept by ``scripts/eval_gestures.py --webcam-spli
 FILE`` (our model's and MediaPipe's, finger counts only: ``handpose.gesture.photo_poses``); scores the result on
 ``--val-count`` held-out poses of another seed (clean, and with the training noise), prints the
 confusion matrices and writes the weights and their manifest entry (sha256, how trained, these
-numbers). The real-photo numbers come from scripts/eval_gestures.py.
+numbers) in the ``MANIFEST.json`` of ``--out``'s folder (``models/MANIFEST.json`` for the committed
+file; a trial written elsewhere never touches it). The real-photo numbers come from scripts/eval_gestures.py.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="poses of labelled training photos (scripts/eval_gestures.py --webcam-split train --poses)")
     p.add_argument("--photo-weight", type=float, default=0.0, help="weight of the photos' terms (0: none)")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--no-manifest", action="store_true", help="do not record the file in models/MANIFEST.json")
+    p.add_argument("--no-manifest", action="store_true", help="do not record the file in the MANIFEST.json next to it")
     a = p.parse_args(argv)
 
     import pickle
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
                 "config": {k: v for k, v in vars(config).items()},
             },
             "eval_held_out_poses": {"count": a.val_count, "seed": a.val_seed, **scores},
-        })
+        }, a.out.parent / "MANIFEST.json")
     print(f"wrote {a.out} ({a.out.stat().st_size} bytes)")
 
 

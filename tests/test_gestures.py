@@ -193,3 +193,24 @@ def test_labelled_photos_teach_the_count_they_show():
         mlp = train_gesture_mlp(samples, cfg, log=False, photos=photos if cfg.photo_weight else None)
         counts[name] = np.median((mlp.logits(pose_features(palms))[:, len(GESTURES):] >= 0).sum(axis=1))
     assert counts == {"with": 3, "without": 5}
+
+
+def test_a_trial_classifier_is_recorded_next_to_itself_not_in_the_committed_manifest(tmp_path):
+    """``scripts/train_gesture_classifier.py --out`` elsewhere than models/ writes its manifest entry
+    beside the file; ``models/MANIFEST.json`` stays byte for byte the same."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from handpose.model.manifest import MANIFEST, sha256_of
+
+    committed = MANIFEST.read_bytes()
+    out = tmp_path / "trial.npz"
+    done = subprocess.run([sys.executable, "scripts/train_gesture_classifier.py", "--out", str(out), "--count", "600",
+                           "--val-count", "200", "--epochs", "1"], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    entry = json.loads((tmp_path / "MANIFEST.json").read_text())["trial.npz"]
+    assert entry["sha256"] == sha256_of(out) and "--count 600" in entry["training"]["command"]
+    assert MANIFEST.read_bytes() == committed
