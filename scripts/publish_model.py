@@ -22,7 +22,7 @@ from handpose.data.convention import DEFAULT_OFFSETS_FILE, KeypointOffsets, Medi
 from handpose.data.real.sets import SOURCES
 from handpose.data.datasets import open_dataset
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model, read_checkpoint
-from handpose.model.manifest import record
+from handpose.model.manifest import manifest_of, record
 from handpose.eval.evaluate import evaluate, write_report
 from handpose.eval.metrics import PoseMetrics
 from handpose.eval.real_eval import evaluate_real
@@ -78,7 +78,6 @@ def main(argv: list[str] | None = None) -> None:
     shutil.copyfile(source, tmp)
     tmp.replace(a.out)
 
-    manifest = a.out.parent / "MANIFEST.json"
     entry = record(a.out, {
         "model_config": model.config.to_dict(),
         "training": {
@@ -104,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
             **extra,
             **measured,
         },
-    }, manifest)
-    print(f"wrote {a.out} (sha256 {entry['sha256'][:16]}..., {entry['bytes'] / 1e6:.1f} MB) and {manifest}")
+    })
+    print(f"wrote {a.out} (sha256 {entry['sha256'][:16]}..., {entry['bytes'] / 1e6:.1f} MB) and {manifest_of(a.out)}")
 
 
 def numbers(m: PoseMetrics) -> dict[str, float]:

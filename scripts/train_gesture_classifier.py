@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
                 "config": {k: v for k, v in vars(config).items()},
             },
             "eval_held_out_poses": {"count": a.val_count, "seed": a.val_seed, **scores},
-        }, a.out.parent / "MANIFEST.json")
+        })
     print(f"wrote {a.out} ({a.out.stat().st_size} bytes)")
 
 

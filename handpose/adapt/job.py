@@ -164,7 +164,7 @@ def run_adaptation(request: AdaptRequest) -> AdaptReport:
                                  {"input": i, "sha256": h} for i, h in zip(footage["inputs"], footage["hashes"])],
                              "hand_size": hand_size.to_json(), "settings": request.config.to_dict(),
                              "steps": plan["steps"], "check": report.to_json()["check"],
-                             "report": request.report_json.name}, request.out.parent / "MANIFEST.json")
+                             "report": request.report_json.name})
         _empty(request.work)
     try:
         request.work.rmdir()

@@ -1,5 +1,7 @@
-"""``models/MANIFEST.json``: one entry per committed weights file with its sha256, how it was
-trained and its evaluation numbers, so anyone can check that a file is the one described."""
+"""``MANIFEST.json``: one entry per weights file with its sha256, how it was trained and its
+evaluation numbers, so anyone can check that a file is the one described. A file's entry lives in
+the ``MANIFEST.json`` of its own folder: ``models/MANIFEST.json`` for the committed weights, and a
+trial or personal checkpoint written elsewhere never touches that one."""
 
 from __future__ import annotations
 
@@ -29,16 +31,25 @@ def read_manifest(path: Path = MANIFEST) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def record(weights: Path, entry: dict[str, Any], path: Path = MANIFEST) -> dict[str, Any]:
-    """Add or replace the entry of ``weights`` (keyed by file name), with its sha256 and size; atomic write."""
+def manifest_of(weights: Path) -> Path:
+    """The manifest that describes ``weights``: the ``MANIFEST.json`` next to it."""
+    return weights.parent / "MANIFEST.json"
+
+
+def record(weights: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    """Add or replace the entry of ``weights`` (keyed by file name) in :func:`manifest_of` it, with
+    its sha256 and size; atomic write."""
+    path = manifest_of(weights)
     manifest = read_manifest(path)
     manifest[weights.name] = {"sha256": sha256_of(weights), "bytes": weights.stat().st_size, **entry}
     write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
     return manifest[weights.name]
 
 
-def verify(weights: Path, path: Path = MANIFEST) -> None:
-    """Raise CheckpointError unless ``weights`` has a manifest entry whose sha256 matches the file."""
+def verify(weights: Path) -> None:
+    """Raise CheckpointError unless ``weights`` has an entry in :func:`manifest_of` it whose sha256
+    matches the file."""
+    path = manifest_of(weights)
     entry = read_manifest(path).get(weights.name)
     if entry is None:
         raise CheckpointError(f"{weights.name} has no entry in {path}")
