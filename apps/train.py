@@ -83,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--image-plane", type=float, default=LossWeights.image_plane,
                    help="weight of the term that turns the 3D pose's bones, seen in the image, onto the "
                         "2D keypoints' bones (teacher-labelled real photos)")
+    t.add_argument("--joint-bend", type=float, default=LossWeights.joint_bend,
+                   help="weight of the term that bends each thumb and finger joint as the teacher's 3D "
+                        "pose bends it (teacher-labelled real photos)")
     t.add_argument("--visibility", type=float, default=LossWeights.visibility, help="weight of the visibility term")
     t.add_argument("--train-only", nargs="+", default=[], metavar="PREFIX",
                    help="train only the parameters whose names start with these (e.g. "
@@ -130,7 +133,7 @@ def _train(a: argparse.Namespace) -> None:
                       eval_every=a.eval_every, checkpoint_every=a.checkpoint_every, num_workers=a.workers,
                       losses=LossWeights(beta=a.beta, align_kl=a.align_kl, recon=a.recon,
                                          teacher_3d=a.teacher_3d, visibility=a.visibility,
-                                         image_plane=a.image_plane),
+                                         image_plane=a.image_plane, joint_bend=a.joint_bend),
                       augment=augment, train_only=tuple(a.train_only))
     torch.manual_seed(a.seed)
     parts = [open_dataset(spec, "train", a.input_size) for spec in a.data]

@@ -17,7 +17,8 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
-from handpose.train.losses import LossWeights, compute_losses, image_plane_bone_error, rotation_aligned_error
+from handpose.train.losses import (LossWeights, compute_losses, image_plane_bone_error, joint_bend_error,
+                                   rotation_aligned_error)
 from handpose.eval.real_eval import evaluate_real, pose_in_image, spread
 from tests.hand_fixtures import toy_samples
 
@@ -75,17 +76,36 @@ def test_image_plane_bone_error_known_answers():
     assert torch.allclose(image_plane_bone_error(folded, kp), 2 * weight[:, index_far].sum(1), atol=floor)
 
 
+def test_joint_bend_error_known_answers():
+    """Zero for the same pose turned, moved and scaled; a finger's tip folded by a right angle at its
+    DIP costs pi/2 there and nowhere else."""
+    pose = torch.tensor(np.array([s.joints_cam_mm for s in toy_samples(3, seed=4)]), dtype=torch.float64)
+    turns = torch.tensor(Rotation.random(3, random_state=2).as_matrix())
+    moved = 2.5 * pose @ turns + torch.tensor([10.0, -3.0, 40.0], dtype=torch.float64)
+    assert joint_bend_error(pose, moved).abs().max() < 1e-4
+    straight = torch.zeros(1, 21, 3, dtype=torch.float64)
+    straight[0, 1:, 1] = -torch.tensor([1, 2, 3, 4] * 5, dtype=torch.float64)  # each finger a straight line up
+    straight[0, 1:, 0] = torch.arange(5, dtype=torch.float64).repeat_interleave(4)  # side by side
+    folded = straight.clone()
+    folded[0, 12] = folded[0, 11] + torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)  # middle tip turned away
+    assert joint_bend_error(folded, straight).item() == pytest.approx(np.pi / 2, abs=1e-4)
+    assert joint_bend_error(straight, folded).item() == pytest.approx(np.pi / 2, abs=1e-4)
+
+
 def test_each_term_reads_only_the_samples_that_label_it():
     torch.manual_seed(0)
     model = build_model(ModelConfig())
     exact = [replace(s, visible=np.arange(21) % 3 > 0) for s in toy_samples(4, seed=5)]
     real = [_teacher(s) for s in toy_samples(4, seed=6)]
-    weights = LossWeights(beta_warmup_steps=0, image_plane=1.0)
+    weights = LossWeights(beta_warmup_steps=0, image_plane=1.0, joint_bend=1.0)
     only_exact = compute_losses(model, collate(exact), "image", 0, weights)
-    assert only_exact.teacher_3d == 0 and only_exact.image_plane == 0 and only_exact.visibility > 0
+    assert only_exact.teacher_3d == 0 and only_exact.image_plane == 0 and only_exact.joint_bend == 0
+    assert only_exact.visibility > 0
     only_real = compute_losses(model, collate(real), "image", 0, weights)
-    assert only_real.teacher_3d > 0 and only_real.image_plane > 0 and only_real.visibility == 0
-    assert compute_losses(model, collate(real), "image", 0, LossWeights()).image_plane == 0  # off by default
+    assert only_real.teacher_3d > 0 and only_real.image_plane > 0 and only_real.joint_bend > 0
+    assert only_real.visibility == 0
+    off = compute_losses(model, collate(real), "image", 0, LossWeights())
+    assert off.image_plane == 0 and off.joint_bend == 0  # off by default
     assert only_real.image_recon == 0 and only_real.align_kl == 0 and only_real.align_recon == 0
     assert only_real.keypoints_2d > 0 and only_real.heatmap > 0  # 2D is learnt from the teacher
     # the teacher term does not care how the teacher's shape is turned

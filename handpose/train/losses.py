@@ -22,7 +22,7 @@ where the source labels it (renders).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Final, Literal
 
 import torch
 import torch.nn.functional as F
@@ -55,6 +55,8 @@ class LossWeights:
         visibility: per-joint visibility cross-entropy (mean over joints).
         image_plane: the 3D pose's bones against the 2D keypoints' bones in the image
             (:func:`image_plane_bone_error`), teacher-labelled real photos only.
+        joint_bend: each thumb and finger joint's bend against the teacher's
+            (:func:`joint_bend_error`), teacher-labelled real photos only.
         recon: how every pose reconstruction is scored: "squared" (sum of squared errors) or
             "euclidean" (sum of the joints' distances), see :func:`recon_error`.
     """
@@ -70,6 +72,7 @@ class LossWeights:
     teacher_3d: float = 0.3
     visibility: float = 0.5
     image_plane: float = 0.0
+    joint_bend: float = 0.0
     recon: Recon = "squared"
 
     def __post_init__(self) -> None:
@@ -99,6 +102,7 @@ class LossTerms:
     teacher_3d: torch.Tensor
     visibility: torch.Tensor
     image_plane: torch.Tensor
+    joint_bend: torch.Tensor
 
     def floats(self) -> dict[str, float]:
         """Plain numbers for logging."""
@@ -157,6 +161,29 @@ def image_plane_bone_error(pose: torch.Tensor, keypoints: torch.Tensor) -> torch
     return (weight * (((unit_seen - unit_target) ** 2).sum(-1) + 1e-8).sqrt()).sum(dim=1)
 
 
+#: (bone into, bone out of) each of the 15 thumb and finger joints that bend (CMC/MCP, PIP/MCP, DIP/IP),
+#: as indices into ``skeleton.BONES``.
+_BEND_PAIRS: Final = tuple((i, k) for i, (_, c) in enumerate(skeleton.BONES)
+                           for k, (p, _) in enumerate(skeleton.BONES) if p == c)
+
+
+def joint_bend_error(pose: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per sample, (N, 21, 3) x2 -> (N,): how differently the 15 thumb and finger joints bend, the
+    sum over them of |angle in ``pose`` - angle in ``target``| (radians) between the bone into a
+    joint and the bone out of it. Free of rotation, position and scale; a finger folded in one pose
+    and straight in the other costs about pi/2 per joint it folds at, whatever its bones' lengths."""
+    into, out = (torch.tensor(ix, device=pose.device) for ix in zip(*_BEND_PAIRS))
+    parents, children = (torch.tensor(ix, device=pose.device) for ix in zip(*skeleton.BONES))
+
+    def angles(joints: torch.Tensor) -> torch.Tensor:
+        bones = joints[:, children] - joints[:, parents]  # (N, 20, 3)
+        a, b = bones[:, into], bones[:, out]
+        cross = (torch.linalg.cross(a, b).pow(2).sum(-1) + 1e-12).sqrt()
+        return torch.atan2(cross, (a * b).sum(-1))  # (N, 15), 0 = straight
+
+    return (angles(pose) - angles(target)).abs().sum(dim=1)
+
+
 def _heatmap_ce(logits: torch.Tensor, keypoints_px: torch.Tensor, centres: torch.Tensor, stride: int) -> torch.Tensor:
     """(N,) cross-entropy per crop (mean over joints) from heatmap logits (N, 21, C) over the cells
     ``centres`` (C, 2) to a Gaussian of one cell's size around each joint (N, 21, 2) crop px."""
@@ -178,7 +205,7 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
     exact = mask if batch.exact_3d is None else mask * batch.exact_3d.float()
     zero = y.new_zeros(())
     pose_recon = pose_kl = image_recon = image_kl = align_kl = align_recon = kp_loss = hm_loss = pres_loss = zero
-    teacher_loss = vis_loss = plane_loss = zero
+    teacher_loss = vis_loss = plane_loss = bend_loss = zero
 
     if stage in ("pose", "joint"):
         q_phi = model.pose_vae.encode(y)
@@ -209,6 +236,9 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
             if weights.image_plane > 0:
                 plane_loss = _masked_mean(image_plane_bone_error(aligned_pose, batch.keypoints_crop_px)
                                           + image_plane_bone_error(image_pose, batch.keypoints_crop_px), taught)
+            if weights.joint_bend > 0:
+                bend_loss = _masked_mean(joint_bend_error(aligned_pose, batch.teacher_pose)
+                                         + joint_bend_error(image_pose, batch.teacher_pose), taught)
         if batch.visible is not None and batch.visible_known is not None:
             logit = model.visibility_logit(enc, model.decode_aligned(enc))
             per_joint = F.binary_cross_entropy_with_logits(logit, batch.visible.float(),
@@ -230,6 +260,7 @@ def compute_losses(model: HandModel, batch: HandBatch, stage: Stage, step: int, 
         + weights.align_kl * align_kl + weights.align_recon * align_recon
         + weights.keypoints_2d * kp_loss + weights.heatmap * hm_loss + weights.presence * pres_loss
         + weights.teacher_3d * teacher_loss + weights.visibility * vis_loss + weights.image_plane * plane_loss
+        + weights.joint_bend * bend_loss
     )
     return LossTerms(total, pose_recon, pose_kl, image_recon, image_kl, align_kl, align_recon, kp_loss, hm_loss,
-                     pres_loss, teacher_loss, vis_loss, plane_loss)
+                     pres_loss, teacher_loss, vis_loss, plane_loss, bend_loss)
