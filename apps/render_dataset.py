@@ -11,8 +11,10 @@ from pathlib import Path
 
 from handpose.data.synth.prerender import RenderJob, prerender
 from handpose.data.synth.synthetic import SyntheticConfig
+from handpose.errors import one_line_errors
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True, help="folder of shards")

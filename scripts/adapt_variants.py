@@ -24,8 +24,10 @@ from handpose.eval.real_eval import evaluate_real
 from handpose.io.atomic import write_text_atomic
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model
 from handpose.train.trainer import Trainer
+from handpose.errors import one_line_errors
 
 
+@one_line_errors
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+")

@@ -18,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from handpose.errors import one_line_errors
 
+
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--poses", type=Path, required=True)

@@ -16,7 +16,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from handpose.errors import one_line_errors
 
+
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--train-cache", type=Path, required=True)

@@ -42,8 +42,10 @@ from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.model.checkpoint import load_model
 from handpose.eval.evaluate import evaluate
 from handpose.eval.real_eval import evaluate_real
+from handpose.errors import one_line_errors
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoints", type=Path, nargs="+", required=True)

@@ -19,8 +19,10 @@ import numpy as np
 
 from handpose.data.synth.backgrounds import DEFAULT_PHOTO_DIR, HAND_BOXES_FILE, detect_hand_boxes, file_key, find_photos
 from handpose.detect.detector import HandDetector
+from handpose.errors import one_line_errors
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTO_DIR, help="folder searched recursively")

@@ -26,8 +26,10 @@ from tqdm import tqdm
 from handpose.data.datasets import open_dataset
 from handpose.model.checkpoint import load_model, read_checkpoint, save_model
 from handpose.train.visibility_fit import Observations, VisibilityFitConfig, fit_visibility_head, head_auc, observe_dataset
+from handpose.errors import one_line_errors
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     defaults = VisibilityFitConfig()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -20,10 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from handpose.errors import one_line_errors  # noqa: E402
 from handpose.io.atomic import write_text_atomic  # noqa: E402
 from handpose.infer.gpu_bench import cuda_unavailable_reason, format_gpu_table, run_gpu_benchmark  # noqa: E402
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, default=ROOT / "outputs" / "gpu_check.json")

@@ -20,6 +20,7 @@ import numpy as np
 from handpose.geometry.crop import crop_from_keypoints
 from handpose.detect.detector import HandDetector, appears_left
 from handpose.infer.gpu_bench import REAL_CROPS
+from handpose.errors import one_line_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "data" / "real_hand_photos" / "mediapipe_gesture_testdata"
@@ -27,6 +28,7 @@ PER_FOLDER = 2
 SIZE = 128
 
 
+@one_line_errors
 def main() -> int:
     crops, sources = [], []
     with HandDetector(mode="image", num_hands=1) as detector:

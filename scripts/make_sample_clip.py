@@ -21,10 +21,12 @@ import numpy as np
 
 from handpose.io.atomic import atomic_path
 from handpose.data.synth.frames import hand_sequence
+from handpose.errors import one_line_errors
 
 ASSETS = Path(__file__).resolve().parents[1] / "apps" / "assets"
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ASSETS / "sample_clip.mp4")

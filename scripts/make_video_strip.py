@@ -14,8 +14,10 @@ import numpy as np
 
 from handpose.io.atomic import atomic_path
 from handpose.capture.video_file import VideoFileSource
+from handpose.errors import one_line_errors
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("video", type=Path)

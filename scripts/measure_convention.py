@@ -26,6 +26,7 @@ from handpose.data.sample import HandSample
 from handpose.data.datasets import open_dataset
 from handpose.geometry.crop import square_box
 from handpose.detect.detector import HandDetector
+from handpose.errors import one_line_errors
 
 
 def view_and_pose(sample: HandSample) -> tuple[str, str]:
@@ -40,6 +41,7 @@ def view_and_pose(sample: HandSample) -> tuple[str, str]:
     return view, pose
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="shards:data/synth_mix", help="renders with exact labels (data spec)")

@@ -24,8 +24,10 @@ from handpose import skeleton
 from handpose.eval.metrics import procrustes_align
 from handpose.gesture.classifier import GestureClassifier
 from handpose.model.checkpoint import DEFAULT_CHECKPOINT, load_model
+from handpose.errors import one_line_errors
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--poses", type=Path, required=True, help="rows kept by scripts/eval_gestures.py --poses")

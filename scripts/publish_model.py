@@ -26,8 +26,10 @@ from handpose.model.manifest import manifest_of, record
 from handpose.eval.evaluate import evaluate, write_report
 from handpose.eval.metrics import PoseMetrics
 from handpose.eval.real_eval import evaluate_real
+from handpose.errors import one_line_errors
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", type=Path, required=True, help="training output folder (with model.pt, log.jsonl)")

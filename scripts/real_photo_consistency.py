@@ -29,6 +29,7 @@ from handpose.infer.roll_ensemble import RollEnsemble
 from handpose.geometry.lift import DEFAULT_HAND_SIZE_MM
 from handpose.model.checkpoint import load_model
 from handpose.geometry.view_frame import from_view, view_rotation
+from handpose.errors import one_line_errors
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_hand_photos"
 
@@ -58,6 +59,7 @@ def _dataset_hands(spec: str, count: int, ensemble: RollEnsemble) -> list[tuple[
             for s in samples]
 
 
+@one_line_errors
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoints", type=Path, nargs="+", required=True)

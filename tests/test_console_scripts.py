@@ -1,5 +1,6 @@
-"""Every console script in setup.py starts and answers --help; handpose-export writes an ONNX file
-with a dynamic batch that agrees with torch."""
+"""Every console script in setup.py starts and answers --help; bad input to a command or script
+ends in one ``error:`` line and exit status 2; handpose-export writes an ONNX file with a dynamic
+batch that agrees with torch."""
 
 from __future__ import annotations
 
@@ -26,6 +27,18 @@ def test_script_answers_help(name, module):
     done = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "usage:" in done.stdout
+
+
+@pytest.mark.parametrize("command,names", [
+    (["-m", "apps.render_dataset", "--out", "/proc/no-such-folder/x", "--count", "4"], "/proc/no-such-folder"),
+    (["scripts/compare_models.py", "--checkpoints", "missing.pt", "--out", "x.json"], "missing.pt"),
+    (["scripts/choose_gesture_photos.py", "--poses", "missing.pkl"], "missing.pkl"),
+], ids=["render", "compare_models", "choose_gesture_photos"])
+def test_bad_input_is_one_line_error(command, names):
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.startswith("error: ") and names in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "Traceback" not in done.stderr
 
 
 def test_export_writes_a_dynamic_batch_graph_that_matches_torch(tmp_path):
