@@ -1,10 +1,13 @@
 """Label the real hand photos with the MediaPipe teacher and store them as shards.
 
     handpose-pseudo-label --root DATA_ROOT --out data/real    # DATA_ROOT holds real_hands/, real_hand_photos/
+    handpose-pseudo-label --root DATA_ROOT --out data/asl_letters_3d --source asl_letters_3d
 
-Reads the sets described in ``handpose.data.real.sets`` under ROOT, labels each hand with
-``handpose.data.real.pseudo_label.Teacher`` (photo and mirrored copy must agree), and writes
-``OUT/train/*.npz`` and ``OUT/val/*.npz`` (the validation split is by person, session or time),
+Reads the sets described in ``handpose.data.real.sets`` under ROOT (``--source asl_letters_3d``:
+only the ASL letter photos, at their own aspect and with 3D labels, ``iter_asl_letters_3d``),
+labels each hand with ``handpose.data.real.pseudo_label.Teacher`` (photo and mirrored copy must
+agree), and writes ``OUT/train/*.npz`` and ``OUT/val/*.npz`` (the validation split is by person,
+session or time; for the ASL photos the check part),
 ``OUT/labels.jsonl`` (every image: its split, group, and each hand's outcome) and
 ``OUT/summary.json``. Deterministic: the same inputs give the same files. The whole output is
 built in a temporary folder next to OUT and put in place at the end.
@@ -21,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from handpose.data.real.pseudo_label import Teacher, TeacherConfig, teacher_sample
-from handpose.data.real.sets import iter_real_images
+from handpose.data.real.sets import iter_asl_letters_3d, iter_real_images
 from handpose.data.sample import HandSample
 from handpose.data.shards import write_shards
 from handpose.detect.detector import HandDetector, add_verbose_flag
@@ -29,10 +32,16 @@ from handpose.errors import HandposeError
 from handpose.io.atomic import check_writable_folder
 
 
+#: the image streams ``--source`` picks from
+SOURCES = {"all": iter_real_images, "asl_letters_3d": iter_asl_letters_3d}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", type=Path, required=True, help="folder with real_hands/ and real_hand_photos/")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--source", choices=sorted(SOURCES), default="all",
+                   help="all: every set (data/real); asl_letters_3d: the ASL letter photos at their own aspect")
     p.add_argument("--size", type=int, default=128, help="crop side in px")
     p.add_argument("--min-score", type=float, default=TeacherConfig.min_score)
     p.add_argument("--max-disagreement", type=float, default=TeacherConfig.max_disagreement)
@@ -62,7 +71,7 @@ def _label(a: argparse.Namespace) -> None:
         with HandDetector(mode="image", num_hands=config.num_hands, min_confidence=0.5) as detector, \
                 (work / "labels.jsonl").open("w") as log:
             teacher = Teacher(detector, config)
-            for n, (info, rgb) in enumerate(tqdm(iter_real_images(a.root), desc="labelling", unit="img")):
+            for n, (info, rgb) in enumerate(tqdm(SOURCES[a.source](a.root), desc="labelling", unit="img")):
                 if a.limit and n >= a.limit:
                     break
                 image = teacher.prepare(rgb, info.tight)
@@ -80,7 +89,7 @@ def _label(a: argparse.Namespace) -> None:
         for split, samples in kept.items():
             if samples:
                 write_shards(work / split, samples, per_shard=2048, prefix=split)
-        summary = {"root": str(a.root), "crop_size": a.size, "teacher": config.__dict__,
+        summary = {"root": str(a.root), "source": a.source, "crop_size": a.size, "teacher": config.__dict__,
                    "hands": {k: len(v) for k, v in kept.items()}, "outcomes": dict(reasons.most_common())}
         (work / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
         if a.out.exists():

@@ -17,9 +17,10 @@ go through the same classifier (``handpose.gesture.features``). Sets (``--root``
   (the pose model trained on them and the renderer cuts backgrounds from them);
 * ``asl_letters``: the ASL letter photos of the handshapes whose finger count is plain
   (``ASL_LETTERS``; the moving J and Z, and A, C, G, K, P, Q, X left out), given back their 3:4
-  aspect (``ASL_LETTERS_HEIGHT_PER_WIDTH``, docs/real_hands.md section 13): many fingers held
-  together (B, U, W, H, R). NOT held out: the pose model trained on their 2D keypoints as stored
-  (squashed to squares).
+  aspect (``handpose.data.real.sets.restore_aspect``, docs/real_hands.md section 13): many fingers
+  held together (B, U, W, H, R). NOT held out: the pose model trained on their 2D keypoints as
+  stored (squashed to squares) and on the 3D of those numbered below 20;
+  ``asl_letters_check``: the photos numbered 20 and up, never trained in 3D.
 
 * ``renders`` (``--renders N``): held-out rendered frames of the gesture templates
   (``handpose.gesture.renders``, seed ``--render-seed``; the classifier never sees an image), true
@@ -58,8 +59,6 @@ TESTDATA_FINGERS = {"four": 4, "call": 2, "rock": 2}
 ASL_LETTERS = {"B": (4, "none"), "D": (1, ""), "E": (0, ""), "F": (3, "ok"), "H": (2, ""), "I": (1, "none"),
                "L": (2, "none"), "M": (0, ""), "N": (0, ""), "O": (0, ""), "R": (2, ""), "S": (0, "closed_fist"),
                "T": (0, ""), "U": (2, "victory"), "V": (2, "victory"), "W": (3, "none"), "Y": (2, "call")}
-#: the ASL letter photos were portrait 3:4 before their exporter squashed them to 512 x 512
-ASL_LETTERS_HEIGHT_PER_WIDTH = 4.0 / 3.0
 
 
 def webcam_items(root: Path, split: str = "val") -> Iterator[tuple[str, Path, np.ndarray | None, int, str]]:
@@ -130,9 +129,8 @@ def collect(root: Path, items: list[tuple[str, Path, np.ndarray | None, int, str
             threads: int) -> list[dict[str, object]]:
     """Per image: its labels and, when MediaPipe finds the labelled hand, our ``joints_norm`` (21, 3)
     and MediaPipe's world landmarks (21, 3) mm with the side the hand looks."""
-    import cv2
-
     from handpose.data.real.pseudo_label import Teacher
+    from handpose.data.real.sets import STRETCHED_ASPECT, restore_aspect
     from handpose.detect.detector import HandDetector, appears_left
     from handpose.infer.pipeline import HandPosePipeline, PipelineConfig
     from handpose.io.images import read_rgb
@@ -145,8 +143,7 @@ def collect(root: Path, items: list[tuple[str, Path, np.ndarray | None, int, str
         for set_name, path, box, fingers, gesture in items:
             rgb = read_rgb(path)
             if set_name == "asl_letters":
-                rgb = cv2.resize(rgb, (rgb.shape[1], round(rgb.shape[1] * ASL_LETTERS_HEIGHT_PER_WIDTH)),
-                                 interpolation=cv2.INTER_CUBIC)
+                rgb = restore_aspect(rgb, STRETCHED_ASPECT)
             rgb = teacher.prepare(rgb, tight=set_name == "sign_digits")
             ours = list(pipeline(rgb))
             theirs = [b for b in detector.detect(rgb) if b.world_mm is not None]
@@ -208,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
 
+    from handpose.data.real.sets import ASL_3D_CHECK_FROM, asl_photo_number
     from handpose.errors import HandposeError
     from handpose.gesture.classifier import GestureClassifier
     from handpose.gesture.metrics import Confusion
@@ -240,12 +238,15 @@ def main(argv: list[str] | None = None) -> None:
         by_set.setdefault(str(row["set"]), []).append(kept)
         if float(row.get("margin_deg", -1.0)) >= CLEAR_MARGIN_DEG:
             by_set.setdefault("renders_clear", []).append(kept)
+        if row["set"] == "asl_letters" and asl_photo_number(str(row["file"])) >= ASL_3D_CHECK_FROM:
+            by_set.setdefault("asl_letters_check", []).append(kept)
 
     report: dict[str, object] = {"classifier": str(classifier.path), "webcam_split": a.webcam_split, "sets": {}}
     summary = []
     for set_name, items in by_set.items():
         found = [r for r in items if r["found"]]
-        held_out = set_name.startswith("renders") or (set_name not in ("gesture_testdata", "asl_letters")
+        held_out = set_name.startswith("renders") or (set_name not in ("gesture_testdata", "asl_letters",
+                                                                       "asl_letters_check")
                                                        and a.webcam_split == "val")
         entry: dict[str, object] = {"images": len(items), "found": len(found), "held_out": held_out}
         cells = []

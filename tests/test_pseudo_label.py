@@ -111,3 +111,55 @@ def test_tight_crops_are_padded(detector):
     assert padded.shape == (180, 200, 3)
     np.testing.assert_array_equal(padded[50:130, 50:150], rgb)
     assert teacher.prepare(rgb, tight=False) is rgb
+
+
+def _round_blob_ratio(rgb: np.ndarray) -> float:
+    """Width / height of the bright blob's extent in an (H, W, 3) image."""
+    ys, xs = np.nonzero(rgb[..., 0] > 128)
+    return (np.ptp(xs) + 1) / (np.ptp(ys) + 1)
+
+
+def test_stretched_photos_come_back_at_their_aspect():
+    from handpose.data.real.sets import restore_aspect
+    from handpose.errors import InputError
+
+    portrait = np.zeros((400, 300, 3), np.uint8)  # a 3:4 photo with a round disc in it
+    cv2.circle(portrait, (150, 220), 90, (255, 255, 255), -1)
+    squashed = cv2.resize(portrait, (200, 200), interpolation=cv2.INTER_AREA)  # as the exporter stored it
+    assert _round_blob_ratio(squashed) == pytest.approx(4 / 3, rel=0.03)
+    back = restore_aspect(squashed, 3 / 4)
+    assert back.shape == (267, 200, 3) and _round_blob_ratio(back) == pytest.approx(1.0, rel=0.03)
+    assert restore_aspect(squashed, 4 / 3).shape == (200, 267, 3)  # a landscape original grows in width
+    with pytest.raises(InputError, match="aspect ratio"):
+        restore_aspect(squashed, 0.0)
+
+
+def test_asl_letters_3d_source_labels_3d_at_their_aspect(tmp_path):
+    """``--source asl_letters_3d``: the squashed ASL photos come back at 3:4 with 3D labels; those
+    numbered 20 and up are the check part, never the training one."""
+    from apps.pseudo_label import main
+    from handpose.data.real.sets import ASL_3D_CHECK_FROM, STRETCHED_ASPECT, asl_photo_number, iter_asl_letters_3d
+    from handpose.errors import InputError
+
+    root = tmp_path / "root"
+    folder = root / "real_hands" / "stretched" / "asl_letters" / "images"
+    folder.mkdir(parents=True)
+    rgb = load_rgb(ONE_HAND_PHOTOS[4])
+    height = int(round(rgb.shape[1] / STRETCHED_ASPECT))  # a 3:4 photo of the hand, squashed to a square
+    portrait = cv2.resize(rgb, (rgb.shape[1], height)) if height > rgb.shape[0] else rgb[:height]
+    squashed = cv2.resize(portrait, (portrait.shape[1],) * 2, interpolation=cv2.INTER_AREA)
+    names = ("B3_jpg.rf.0.jpg", f"B{ASL_3D_CHECK_FROM}_jpg.rf.1.jpg")
+    for name in names:
+        cv2.imwrite(str(folder / name), squashed[:, :, ::-1])
+    images = list(iter_asl_letters_3d(root))
+    assert {i.key.rsplit("/", 1)[-1]: i.split for i, _ in images} == {names[0]: "train", names[1]: "val"}
+    assert all(x.shape[0] == int(round(x.shape[1] / STRETCHED_ASPECT)) for _, x in images)
+    assert asl_photo_number(names[1]) == ASL_3D_CHECK_FROM
+    with pytest.raises(InputError, match="<letter><number>"):
+        asl_photo_number("B_jpg.jpg")
+
+    main(["--root", str(root), "--out", str(tmp_path / "out"), "--source", "asl_letters_3d"])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["source"] == "asl_letters_3d" and summary["hands"] == {"train": 1, "val": 1}
+    sample = ShardDataset(tmp_path / "out" / "train")[0]
+    assert sample.world_mm is not None and not sample.exact_3d

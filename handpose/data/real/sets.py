@@ -20,6 +20,12 @@ session or stretch of the video is on both sides:
 * asl_video: the last quarter of the video (frames 244-324);
 * everything else (the stretched sets, whose 3D shape is distorted, and the photos the renderer
   cuts backgrounds from) is training only.
+
+The stretched sets' exporter resized portrait photos to squares without keeping the aspect ratio.
+In this stream they keep that shape and train 2D labels only. :func:`iter_asl_letters_3d` gives the
+ASL letter photos back at :data:`STRETCHED_ASPECT` (width / height), where hands have their own
+proportions and the teacher's 3D labels hold (measured in docs/real_hands.md §13: the teacher passes
+its checks on the most photos at 2:3-3:4, round objects in the photos come out round at 3:4).
 """
 
 from __future__ import annotations
@@ -42,6 +48,11 @@ SIGN_DIGITS_VAL_FROM: Final = 5554
 WEBCAM_VAL_SESSIONS: Final = frozenset({"996_"})
 VIDEO_VAL_FRACTION: Final = 0.25
 VIDEO_NAME: Final = "asl_hand.25fps.mp4"
+#: width / height of the stretched sets' photos before their exporter squashed them to squares
+STRETCHED_ASPECT: Final = 3.0 / 4.0
+#: ASL letter photos numbered this and up (per letter) never train in 3D: they check what the 3D of
+#: the others teaches (docs/real_hands.md §15-16)
+ASL_3D_CHECK_FROM: Final = 20
 
 
 #: where each set comes from and under which licence, for the manifest of a model trained on it
@@ -111,12 +122,50 @@ def _simple(root: Path, folder: Path, name: str, stretched: bool) -> Iterator[tu
         yield RealImage(name, path.relative_to(root).as_posix(), "train", name, stretched=stretched), path
 
 
-def iter_real_images(root: str | Path) -> Iterator[tuple[RealImage, np.ndarray]]:
-    """Every image of the sets under ``root`` (see the module docstring) with its (H, W, 3) uint8
-    RGB pixels, in a fixed order (set by set, files sorted, video frames in order)."""
+def restore_aspect(rgb: np.ndarray, aspect: float) -> np.ndarray:
+    """An (H, W, 3) uint8 image squashed from width / height ``aspect`` (< 1: portrait) back to it:
+    (round(W / aspect), W, 3) for a portrait original, (H, round(H * aspect), 3) otherwise; the
+    stored side is kept, the other one grows (bilinear), so no pixel is lost."""
+    if not 0.1 <= aspect <= 10.0:
+        raise InputError(f"an aspect ratio (width / height) between 0.1 and 10 expected, got {aspect}")
+    height, width = rgb.shape[:2]
+    if aspect < width / height:
+        size = (width, int(round(width / aspect)))
+    else:
+        size = (int(round(height * aspect)), height)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
+
+
+def _root(root: str | Path) -> Path:
     root = Path(root)
     if not (root / "real_hands").is_dir():
         raise InputError(f"{root}: a folder with real_hands/ (and real_hand_photos/) expected")
+    return root
+
+
+def asl_photo_number(name: str) -> int:
+    """The per-letter number of an ASL letter photo from its file name (``B12_jpg.rf.<hash>.jpg`` -> 12)."""
+    found = re.findall(r"\d+", Path(name).name)
+    if not found:
+        raise InputError(f"an ASL letter photo named <letter><number>... expected, got {name!r}")
+    return int(found[0])
+
+
+def iter_asl_letters_3d(root: str | Path) -> Iterator[tuple[RealImage, np.ndarray]]:
+    """The ASL letter photos under ``root`` at their own aspect (:data:`STRETCHED_ASPECT`), for 3D
+    labels, files sorted: those numbered below :data:`ASL_3D_CHECK_FROM` are ``"train"``, the rest
+    ``"val"`` (a check; the main stream still trains their squashed 2D)."""
+    root = _root(root)
+    for path in _images(root / "real_hands" / "stretched" / "asl_letters"):
+        split: Split = "val" if asl_photo_number(path.name) >= ASL_3D_CHECK_FROM else "train"
+        yield (RealImage("asl_letters", path.relative_to(root).as_posix(), split, "asl_letters"),
+               restore_aspect(read_rgb(path), STRETCHED_ASPECT))
+
+
+def iter_real_images(root: str | Path) -> Iterator[tuple[RealImage, np.ndarray]]:
+    """Every image of the sets under ``root`` (see the module docstring) with its (H, W, 3) uint8
+    RGB pixels, in a fixed order (set by set, files sorted, video frames in order)."""
+    root = _root(root)
     hands = root / "real_hands"
     stills = [
         _sign_digits(root),
