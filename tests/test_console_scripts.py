@@ -31,7 +31,8 @@ def test_script_answers_help(name, module):
 
 @pytest.mark.parametrize("command,names", [
     (["-m", "apps.render_dataset", "--out", "/proc/no-such-folder/x", "--count", "4"], "/proc/no-such-folder"),
-    (["scripts/compare_models.py", "--checkpoints", "missing.pt", "--out", "x.json"], "missing.pt"),
+    (["scripts/compare_models.py", "--checkpoints", "models/handpose_default.pt", "--real", "shards:no_such_folder",
+      "--out", "x.json"], "no_such_folder"),
     (["scripts/choose_gesture_photos.py", "--poses", "missing.pkl"], "missing.pkl"),
 ], ids=["render", "compare_models", "choose_gesture_photos"])
 def test_bad_input_is_one_line_error(command, names):
