@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from handpose.data.real.pseudo_label import Teacher, TeacherConfig, teacher_sample
-from handpose.data.real.sets import iter_asl_letters_3d, iter_real_images
+from handpose.data.real.sets import data_root, iter_asl_letters_3d, iter_real_images
 from handpose.data.sample import HandSample
 from handpose.data.shards import write_shards
 from handpose.detect.detector import HandDetector, add_verbose_flag
@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.limit < 0:
         p.error(f"--limit: 0 (all) or a positive number of images expected, got {a.limit}")
     try:
-        check_writable_folder(a.out.parent)  # before MediaPipe loads and the labelling starts
+        data_root(a.root)  # before MediaPipe loads and the labelling starts
+        check_writable_folder(a.out.parent)
         _label(a)
     except HandposeError as exc:
         print(f"error: {exc}", file=sys.stderr)

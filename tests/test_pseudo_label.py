@@ -163,3 +163,12 @@ def test_asl_letters_3d_source_labels_3d_at_their_aspect(tmp_path):
     assert summary["source"] == "asl_letters_3d" and summary["hands"] == {"train": 1, "val": 1}
     sample = ShardDataset(tmp_path / "out" / "train")[0]
     assert sample.world_mm is not None and not sample.exact_3d
+
+
+def test_labelling_app_refuses_a_root_without_the_sets_before_labelling(tmp_path, capsys):
+    from apps.pseudo_label import main
+
+    assert main(["--root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "real_hands/" in err and "img/s" not in err  # no progress bar
+    assert not list(tmp_path.iterdir())  # nothing written

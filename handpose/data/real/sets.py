@@ -136,7 +136,8 @@ def restore_aspect(rgb: np.ndarray, aspect: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
 
 
-def _root(root: str | Path) -> Path:
+def data_root(root: str | Path) -> Path:
+    """``root`` as a Path; InputError unless it holds ``real_hands/``."""
     root = Path(root)
     if not (root / "real_hands").is_dir():
         raise InputError(f"{root}: a folder with real_hands/ (and real_hand_photos/) expected")
@@ -155,7 +156,7 @@ def iter_asl_letters_3d(root: str | Path) -> Iterator[tuple[RealImage, np.ndarra
     """The ASL letter photos under ``root`` at their own aspect (:data:`STRETCHED_ASPECT`), for 3D
     labels, files sorted: those numbered below :data:`ASL_3D_CHECK_FROM` are ``"train"``, the rest
     ``"val"`` (a check; the main stream still trains their squashed 2D)."""
-    root = _root(root)
+    root = data_root(root)
     for path in _images(root / "real_hands" / "stretched" / "asl_letters"):
         split: Split = "val" if asl_photo_number(path.name) >= ASL_3D_CHECK_FROM else "train"
         yield (RealImage("asl_letters", path.relative_to(root).as_posix(), split, "asl_letters"),
@@ -165,7 +166,7 @@ def iter_asl_letters_3d(root: str | Path) -> Iterator[tuple[RealImage, np.ndarra
 def iter_real_images(root: str | Path) -> Iterator[tuple[RealImage, np.ndarray]]:
     """Every image of the sets under ``root`` (see the module docstring) with its (H, W, 3) uint8
     RGB pixels, in a fixed order (set by set, files sorted, video frames in order)."""
-    root = _root(root)
+    root = data_root(root)
     hands = root / "real_hands"
     stills = [
         _sign_digits(root),
