@@ -10,6 +10,9 @@ For each checkpoint:
   landmarks for the aligned path and the image VAE's own decoder; with each 2D decoding
   (``--decodings``), as a checkpoint can be read either way; and per real set (``--labels``: the
   labeller's log, which names each validation hand's set), for the checkpoint's own decoding;
+* the check sets (``--check``; by default the ASL letter photos numbered 20 and up at their own
+  aspect, ``data/asl_letters_3d/val``, when it is there: other photos than the validation split's,
+  never trained in 3D), the same numbers, for the checkpoint's own decoding;
 * the synthetic held-out set under the papers' protocol (``handpose.eval.evaluate``), visible
   joints and all joints, with its labels as the renderer makes them (the rig's joint centres) and
   moved onto MediaPipe's points (``handpose.data.convention``), the points a model trained with
@@ -45,6 +48,17 @@ from handpose.eval.real_eval import evaluate_real
 from handpose.errors import one_line_errors
 
 
+#: the check set compare_models scores when it is there: the ASL letter photos never trained in 3D
+DEFAULT_CHECK = "shards:data/asl_letters_3d/val"
+
+
+def check_name(spec: str) -> str:
+    """A check set's name in the report: its folder's path without ``shards:`` and ``data/``, ``_``
+    for ``/`` (``shards:data/asl_letters_3d/val`` -> ``check_asl_letters_3d_val``)."""
+    path = spec.partition(":")[2] or spec
+    return "check_" + path.removeprefix("data/").strip("/").replace("/", "_")
+
+
 @one_line_errors
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,6 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--decodings", nargs="+", choices=["global", "local"], default=["global", "local"])
     p.add_argument("--labels", type=Path, default=Path("data/real/labels.jsonl"),
                    help="apps.pseudo_label's log, for the numbers per real set (skipped when absent)")
+    p.add_argument("--check", nargs="*", default=None,
+                   help="more teacher-labelled photos (data specs) scored apart; default: "
+                        f"{DEFAULT_CHECK} when it exists (handpose-pseudo-label --source asl_letters_3d)")
     p.add_argument("--consistency", action="store_true", help="also the answer's movement under a ±30° turn")
     p.add_argument("--benchmark-frames", type=int, default=0,
                    help="also apps.benchmark (ONNX Runtime) for each checkpoint, this many frames (0: not)")
@@ -61,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     real = open_dataset(a.real, "test")
     by_set = val_sets(a.labels) if a.labels.is_file() else {}
+    if a.check is None:
+        a.check = [DEFAULT_CHECK] if Path(DEFAULT_CHECK.partition(":")[2]).is_dir() else []
+    checks = {check_name(spec): open_dataset(spec, "test") for spec in a.check}
     synth = open_dataset(a.synthetic, "test")
     synth_mp = MediaPipePoints(synth, KeypointOffsets.load())
     plain = RollEnsemble((0.0,))
@@ -77,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
         heads.decode = model.config.keypoint_decode
         for set_name, indices in by_set.items():
             row[f"real_{set_name}"] = evaluate_real(model, [real[i] for i in indices], set_name).to_json()
+        for name, data in checks.items():
+            row[f"real_{name}"] = evaluate_real(model, data, name).to_json()
         for name, data in (("rig_points", synth), ("mediapipe_points", synth_mp)):
             for visible_only in (True, False):
                 r = evaluate(model, data, a.synthetic, visible_only=visible_only, ensemble=plain).to_json()
@@ -98,8 +120,8 @@ def main(argv: list[str] | None = None) -> None:
                              "--plot", str(Path(tmp) / "latency.png")])
                 report[str(checkpoint)]["benchmark"] = _benchmark_numbers(json.loads(out.read_text()))
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(a.out, json.dumps({"real": a.real, "synthetic": a.synthetic, "checkpoints": report},
-                                        indent=1) + "\n")
+    write_text_atomic(a.out, json.dumps({"real": a.real, "checks": a.check, "synthetic": a.synthetic,
+                                         "checkpoints": report}, indent=1) + "\n")
     print_table(report)
     print(f"wrote {a.out}")
 
