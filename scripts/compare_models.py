@@ -49,7 +49,8 @@ from handpose.errors import one_line_errors
 
 
 #: the check set compare_models scores when it is there: the ASL letter photos never trained in 3D
-DEFAULT_CHECK = "shards:data/asl_letters_3d/val"
+DEFAULT_CHECK_DIR = Path("data/asl_letters_3d/val")
+DEFAULT_CHECK = f"shards:{DEFAULT_CHECK_DIR}"
 
 
 def check_name(spec: str) -> str:
@@ -78,9 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     real = open_dataset(a.real, "test")
     by_set = val_sets(a.labels) if a.labels.is_file() else {}
-    if a.check is None:
-        a.check = [DEFAULT_CHECK] if Path(DEFAULT_CHECK.partition(":")[2]).is_dir() else []
-    checks = {check_name(spec): open_dataset(spec, "test") for spec in a.check}
+    check_specs = a.check if a.check is not None else [DEFAULT_CHECK] if DEFAULT_CHECK_DIR.is_dir() else []
+    checks = {check_name(spec): open_dataset(spec, "test") for spec in check_specs}
     synth = open_dataset(a.synthetic, "test")
     synth_mp = MediaPipePoints(synth, KeypointOffsets.load())
     plain = RollEnsemble((0.0,))
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
                              "--plot", str(Path(tmp) / "latency.png")])
                 report[str(checkpoint)]["benchmark"] = _benchmark_numbers(json.loads(out.read_text()))
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(a.out, json.dumps({"real": a.real, "checks": a.check, "synthetic": a.synthetic,
+    write_text_atomic(a.out, json.dumps({"real": a.real, "checks": check_specs, "synthetic": a.synthetic,
                                          "checkpoints": report}, indent=1) + "\n")
     print_table(report)
     print(f"wrote {a.out}")

@@ -98,10 +98,11 @@ def testdata_items(root: Path) -> Iterator[tuple[str, Path, np.ndarray | None, i
 def asl_letter_items(root: Path) -> Iterator[tuple[str, Path, np.ndarray | None, int, str]]:
     """The ASL letter photos of ``ASL_LETTERS`` (the letter starts the file name; the largest hand
     is the one meant)."""
+    from handpose.data.real.sets import asl_photo_name
     from handpose.io.images import list_images
 
     for path in list_images(root / "real_hands" / "stretched" / "asl_letters" / "images"):
-        letter = re.sub(r"\d.*", "", path.name)
+        letter = asl_photo_name(path.name)[0]
         if letter in ASL_LETTERS:
             fingers, gesture = ASL_LETTERS[letter]
             yield "asl_letters", path, None, fingers, gesture
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
 
-    from handpose.data.real.sets import ASL_3D_CHECK_FROM, asl_photo_number
+    from handpose.data.real.sets import ASL_3D_CHECK_FROM, asl_photo_name
     from handpose.errors import HandposeError
     from handpose.gesture.classifier import GestureClassifier
     from handpose.gesture.metrics import Confusion
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
         by_set.setdefault(str(row["set"]), []).append(kept)
         if float(row.get("margin_deg", -1.0)) >= CLEAR_MARGIN_DEG:
             by_set.setdefault("renders_clear", []).append(kept)
-        if row["set"] == "asl_letters" and asl_photo_number(str(row["file"])) >= ASL_3D_CHECK_FROM:
+        if row["set"] == "asl_letters" and asl_photo_name(str(row["file"]))[1] >= ASL_3D_CHECK_FROM:
             by_set.setdefault("asl_letters_check", []).append(kept)
 
     report: dict[str, object] = {"classifier": str(classifier.path), "webcam_split": a.webcam_split, "sets": {}}

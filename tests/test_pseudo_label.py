@@ -138,7 +138,7 @@ def test_asl_letters_3d_source_labels_3d_at_their_aspect(tmp_path):
     """``--source asl_letters_3d``: the squashed ASL photos come back at 3:4 with 3D labels; those
     numbered 20 and up are the check part, never the training one."""
     from apps.pseudo_label import main
-    from handpose.data.real.sets import ASL_3D_CHECK_FROM, STRETCHED_ASPECT, asl_photo_number, iter_asl_letters_3d
+    from handpose.data.real.sets import ASL_3D_CHECK_FROM, STRETCHED_ASPECT, asl_photo_name, iter_asl_letters_3d
     from handpose.errors import InputError
 
     root = tmp_path / "root"
@@ -154,9 +154,9 @@ def test_asl_letters_3d_source_labels_3d_at_their_aspect(tmp_path):
     images = list(iter_asl_letters_3d(root))
     assert {i.key.rsplit("/", 1)[-1]: i.split for i, _ in images} == {names[0]: "train", names[1]: "val"}
     assert all(x.shape[0] == int(round(x.shape[1] / STRETCHED_ASPECT)) for _, x in images)
-    assert asl_photo_number(names[1]) == ASL_3D_CHECK_FROM
+    assert asl_photo_name(names[1]) == ("B", ASL_3D_CHECK_FROM)
     with pytest.raises(InputError, match="<letter><number>"):
-        asl_photo_number("B_jpg.jpg")
+        asl_photo_name("B_jpg.jpg")
 
     main(["--root", str(root), "--out", str(tmp_path / "out"), "--source", "asl_letters_3d"])
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())

@@ -144,12 +144,13 @@ def data_root(root: str | Path) -> Path:
     return root
 
 
-def asl_photo_number(name: str) -> int:
-    """The per-letter number of an ASL letter photo from its file name (``B12_jpg.rf.<hash>.jpg`` -> 12)."""
-    found = re.findall(r"\d+", Path(name).name)
-    if not found:
+def asl_photo_name(name: str) -> tuple[str, int]:
+    """The letter and its per-letter number of an ASL letter photo, from its file name or path
+    (``B12_jpg.rf.<hash>.jpg`` -> ``("B", 12)``)."""
+    found = re.match(r"([A-Za-z]+)(\d+)", Path(name).name)
+    if found is None:
         raise InputError(f"an ASL letter photo named <letter><number>... expected, got {name!r}")
-    return int(found[0])
+    return found.group(1), int(found.group(2))
 
 
 def iter_asl_letters_3d(root: str | Path) -> Iterator[tuple[RealImage, np.ndarray]]:
@@ -158,7 +159,7 @@ def iter_asl_letters_3d(root: str | Path) -> Iterator[tuple[RealImage, np.ndarra
     ``"val"`` (a check; the main stream still trains their squashed 2D)."""
     root = data_root(root)
     for path in _images(root / "real_hands" / "stretched" / "asl_letters"):
-        split: Split = "val" if asl_photo_number(path.name) >= ASL_3D_CHECK_FROM else "train"
+        split: Split = "val" if asl_photo_name(path.name)[1] >= ASL_3D_CHECK_FROM else "train"
         yield (RealImage("asl_letters", path.relative_to(root).as_posix(), split, "asl_letters"),
                restore_aspect(read_rgb(path), STRETCHED_ASPECT))
 
