@@ -7,7 +7,8 @@ For each checkpoint:
 
 * real validation photos (``handpose.eval.real_eval``): 2D error against the teacher in units of
   the hand's box side, PCK at 0.1 / 0.2, spread ratio, PA-MPJPE against MediaPipe's world
-  landmarks for the aligned path and the image VAE's own decoder; with each 2D decoding
+  landmarks for the aligned path and the image VAE's own decoder, the share of hands with a finger
+  bent otherwise than the teacher's (fingers off); with each 2D decoding
   (``--decodings``), as a checkpoint can be read either way; and per real set (``--labels``: the
   labeller's log, which names each validation hand's set), for the checkpoint's own decoding;
 * the check sets (``--check``; by default the ASL letter photos numbered 20 and up at their own
@@ -153,7 +154,7 @@ def val_sets(labels: Path) -> dict[str, list[int]]:
 def print_table(report: dict[str, dict[str, object]]) -> None:
     """The headline numbers of each checkpoint, one row each."""
     head = (f"{'checkpoint':<34}{'decode':>7}{'2D/box':>8}{'median':>8}{'PCK.1':>7}{'PCK.2':>7}{'spread':>8}"
-            f"{'PA mm':>7}{'PA vae':>8}{'3D img':>8}"
+            f"{'PA mm':>7}{'PA vae':>8}{'3D img':>8}{'fing.off':>9}"
             f"{'AUC vis':>9}{'EPE vis':>9}{'AUC all':>9}{'AUC MP':>8}{'vis AUC':>8}")
     print(head)
     for name, row in report.items():
@@ -166,7 +167,7 @@ def print_table(report: dict[str, dict[str, object]]) -> None:
             aligned = {k: v["aligned"] for k, v in syn.items()}  # type: ignore[index]
             print(f"{name[-34:]:<34}{decode:>7}{r['kp_error_mean']:>8.4f}{r['kp_error_median']:>8.4f}"
                   f"{r['pck_10']:>7.3f}{r['pck_20']:>7.3f}{r['spread_ratio']:>8.3f}{r['pa_mpjpe_mm']:>7.2f}"
-                  f"{r['pa_mpjpe_image_vae_mm']:>8.2f}{r['pose_in_image_error']:>8.4f}"
+                  f"{r['pa_mpjpe_image_vae_mm']:>8.2f}{r['pose_in_image_error']:>8.4f}{r['fingers_off']:>9.3f}"
                   f"{aligned['rig_points_visible_joints']['auc_20_50_published']:>9.3f}"
                   f"{aligned['rig_points_visible_joints']['epe_mean_mm']:>9.2f}"
                   f"{aligned['rig_points_all_joints']['auc_20_50_published']:>9.3f}"
@@ -184,7 +185,8 @@ def print_table(report: dict[str, dict[str, object]]) -> None:
             if key.startswith("real_") and key not in ("real_global", "real_local") and isinstance(r, dict):
                 print(f"{'':<34}{key[5:]:>16}: {r['hands']} hands, 2D {r['kp_error_mean']:.4f}, spread "
                       f"{r['spread_ratio']:.3f}, PA {r['pa_mpjpe_mm']:.2f} mm (image VAE "
-                      f"{r['pa_mpjpe_image_vae_mm']:.2f}), 3D in the image {r['pose_in_image_error']:.4f}")
+                      f"{r['pa_mpjpe_image_vae_mm']:.2f}), 3D in the image {r['pose_in_image_error']:.4f}, "
+                      f"fingers off {r['fingers_off']:.3f}")
 
 
 if __name__ == "__main__":

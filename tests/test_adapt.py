@@ -69,7 +69,8 @@ def test_adaptation_of_a_real_clip_interrupted_and_resumed(tmp_path):
     report = json.loads(out.with_suffix(".report.json").read_text())
     assert report["steps"] == 80 and report["hands_adapt"] > 0 and report["hands_check"] > 0
     for part in ("before", "after"):
-        for key in ("kp_error", "kp_error_median", "pa_mpjpe_mm", "spread_ratio", "jitter", "teacher_jitter"):
+        for key in ("kp_error", "kp_error_median", "pa_mpjpe_mm", "spread_ratio", "fingers_off", "jitter",
+                    "teacher_jitter"):
             assert math.isfinite(report["check"][part][key]), (part, key)
     assert out.with_suffix(".report.png").stat().st_size > 1000
     # the checkpoint loads, differs from the default where it trained, and carries the hand size

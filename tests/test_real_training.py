@@ -17,8 +17,10 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
+from handpose.geometry.bends import finger_bend_differences
 from handpose.train.losses import (LossWeights, compute_losses, image_plane_bone_error, joint_bend_error,
                                    rotation_aligned_error)
+from handpose.eval import real_eval
 from handpose.eval.real_eval import evaluate_real, pose_in_image, spread
 from tests.hand_fixtures import toy_samples
 
@@ -90,6 +92,9 @@ def test_joint_bend_error_known_answers():
     folded[0, 12] = folded[0, 11] + torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)  # middle tip turned away
     assert joint_bend_error(folded, straight).item() == pytest.approx(np.pi / 2, abs=1e-4)
     assert joint_bend_error(straight, folded).item() == pytest.approx(np.pi / 2, abs=1e-4)
+    # per finger: the middle finger (thumb first) alone, and a mirror image bends alike
+    per_finger = finger_bend_differences(folded, straight * torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64))
+    assert per_finger[0].tolist() == pytest.approx([0.0, 0.0, np.pi / 2, 0.0, 0.0], abs=1e-4)
 
 
 def test_each_term_reads_only_the_samples_that_label_it():
@@ -137,6 +142,22 @@ def test_real_evaluation_known_answers():
     assert report.hands == 6 and report.hands_3d == 6
     assert report.kp_error_mean < 1e-6 and report.pck_10 == 1.0 and report.spread_ratio == pytest.approx(1.0)
     assert report.pa_mpjpe_mm < 1e-3 and report.pa_mpjpe_image_vae_mm > report.pa_mpjpe_mm
+    assert report.fingers_off == 0.0
+    # the teacher's middle finger bent otherwise at its PIP by 1.0 rad (past FINGER_OFF_RAD) in the
+    # first two hands, by 0.5 rad (short of it) in the others (turned about the normal of the PIP's
+    # two bones, towards a right angle): two of six hands are off
+    bent = []
+    for i, s in enumerate(own):
+        shape = out.joints_view_norm[i].numpy().astype(np.float64) * 17.0
+        into, beyond = shape[10] - shape[9], shape[11] - shape[10]
+        axis = np.cross(into, beyond)
+        towards_right_angle = 1.0 if into @ beyond > 0 else -1.0  # straighter than a right angle: bend more
+        turn_pip = Rotation.from_rotvec(axis / np.linalg.norm(axis) * towards_right_angle * (1.0 if i < 2 else 0.5))
+        shape[11:13] = turn_pip.apply(shape[11:13] - shape[10]) + shape[10]
+        world = skeleton.mirror(shape) if s.is_left else shape
+        bent.append(replace(s, world_mm=(world @ turn.T).astype(np.float32)))
+    assert real_eval.FINGER_OFF_RAD == pytest.approx(0.8)
+    assert evaluate_real(model, bent, "bent finger").fingers_off == pytest.approx(2 / 6)
     grown = []
     for s in own:
         kp = s.keypoints_crop_px

@@ -2,8 +2,9 @@
 
 Against the teacher (MediaPipe), on its own crops, as :mod:`handpose.eval.real_eval` scores real
 photos: 2D error in units of the hand's box side (mean, median), PA-MPJPE against MediaPipe's
-world landmarks (mm), the spread ratio (predicted over teacher keypoint spread, median), and
-jitter: the mean 2D acceleration of the keypoints in the frame, ``|p[t+1] - 2 p[t] + p[t-1]|`` in
+world landmarks (mm), the spread ratio (predicted over teacher keypoint spread, median), the
+share of hands with a finger bent otherwise than MediaPipe's (``fingers_off``: what a finger count
+or a gesture would get wrong), and jitter: the mean 2D acceleration of the keypoints in the frame, ``|p[t+1] - 2 p[t] + p[t-1]|`` in
 units of the box side, over every three consecutive frames of one hand, with the teacher's own
 next to it (MediaPipe's labels are frame-by-frame stills, so they jitter too). Optionally the same
 2D / 3D numbers on a real validation set (``--real-check``), to show what was not forgotten.
@@ -38,6 +39,8 @@ class CheckNumbers:
         kp_error, kp_error_median: 2D error vs MediaPipe / box side.
         pa_mpjpe_mm: PA-MPJPE vs MediaPipe's world landmarks, aligned path, mean (mm).
         spread_ratio: predicted / teacher keypoint spread, median.
+        fingers_off: share of hands with a finger bent otherwise than MediaPipe's
+            (:data:`handpose.eval.real_eval.FINGER_OFF_RAD`).
         jitter: 2D acceleration / box side per frame^2, mean; teacher_jitter: MediaPipe's own.
         jitter_triples: frame triples the jitter is the mean over.
     """
@@ -47,6 +50,7 @@ class CheckNumbers:
     kp_error_median: float
     pa_mpjpe_mm: float
     spread_ratio: float
+    fingers_off: float
     jitter: float
     teacher_jitter: float
     jitter_triples: int
@@ -86,7 +90,7 @@ def check_numbers(model: HandModel, hands: Sequence[LabelledFrame]) -> CheckNumb
     jit, triples = jitter_2d(hands, pred)
     teacher_jit, _ = jitter_2d(hands, np.stack([h.label.keypoints_px for h in hands]))
     return CheckNumbers(real.hands, real.kp_error_mean, real.kp_error_median, real.pa_mpjpe_mm, real.spread_ratio,
-                        jit, teacher_jit, triples)
+                        real.fingers_off, jit, teacher_jit, triples)
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,8 @@ class AdaptReport:
                                                             "after": rounded(asdict(self.check_after)),
                                                             "kp_error_drop": round(self.kp_error_drop, 4)}}
         if self.real_before is not None and self.real_after is not None:
-            keys = ("dataset", "hands", "kp_error_mean", "kp_error_median", "spread_ratio", "pa_mpjpe_mm")
+            keys = ("dataset", "hands", "kp_error_mean", "kp_error_median", "spread_ratio", "pa_mpjpe_mm",
+                    "fingers_off")
             before, after = self.real_before.to_json(), self.real_after.to_json()
             out["real_check"] = {"before": {k: before[k] for k in keys}, "after": {k: after[k] for k in keys},
                                  "kp_error_change": round(self.real_after.kp_error_mean
@@ -132,6 +137,7 @@ class AdaptReport:
                  f"  2D error / box side, median    {b.kp_error_median:7.4f}  {a.kp_error_median:7.4f}",
                  f"  PA-MPJPE vs world landmarks mm {b.pa_mpjpe_mm:7.2f}  {a.pa_mpjpe_mm:7.2f}",
                  f"  spread ratio                   {b.spread_ratio:7.3f}  {a.spread_ratio:7.3f}",
+                 f"  fingers bent otherwise (share) {b.fingers_off:7.3f}  {a.fingers_off:7.3f}",
                  f"  jitter / box side (MediaPipe {a.teacher_jitter:.4f}) {b.jitter:7.4f}  {a.jitter:7.4f}"]
         if self.real_before is not None and self.real_after is not None:
             rb, ra = self.real_before, self.real_after
@@ -155,7 +161,8 @@ def plot_report(report: AdaptReport, path: Path) -> None:
 
     b, a = report.check_before, report.check_after
     panels = [("check 2D / box", b.kp_error, a.kp_error), ("check PA-MPJPE mm", b.pa_mpjpe_mm, a.pa_mpjpe_mm),
-              ("check jitter / box", b.jitter, a.jitter), ("check spread ratio", b.spread_ratio, a.spread_ratio)]
+              ("check jitter / box", b.jitter, a.jitter), ("check spread ratio", b.spread_ratio, a.spread_ratio),
+              ("check fingers off", b.fingers_off, a.fingers_off)]
     if report.real_before is not None and report.real_after is not None:
         panels.append((f"{report.real_after.dataset}\n2D / box", report.real_before.kp_error_mean,
                        report.real_after.kp_error_mean))

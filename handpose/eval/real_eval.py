@@ -15,6 +15,11 @@ the teacher's own crops (cut around its landmarks, as the pipeline cuts a tracke
   PA-MPJPE cannot see the pose's turn, and the teacher's world landmarks are not trusted for it;
   this can, together with the fingers' bends as the photo shows them. A scale and shift cannot
   take perspective: exact poses of held-out renders score 0.021 here, not 0.
+* fingers off: the share of hands (with world landmarks) in which some finger, the thumb included,
+  bends otherwise than the teacher's by more than :data:`FINGER_OFF_RAD` summed over its three
+  joints (``handpose.geometry.bends``): a finger folded where the teacher's is straight, or the
+  reverse. It counts the misses a finger count or a gesture would show, on every labelled hand,
+  where PA-MPJPE averages them away among the millimetres of all the others.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ from handpose.data.sample import HandSample
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
 from handpose.eval.metrics import procrustes_align
+from handpose.geometry.bends import finger_bend_differences
+
+#: a finger whose three joints together bend more than this (radians, about 46 degrees) otherwise
+#: than the teacher's counts as off: half a right angle at one joint is where a finger starts to
+#: look folded, four times the median finger's difference (0.16-0.26 for the default model on the
+#: validation photos, docs/gestures.md)
+FINGER_OFF_RAD = 0.8
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class RealReport:
         pa_mpjpe_image_vae_mm: the image VAE's own decoder, same measure (mean).
         pose_in_image_error: the aligned path's pose seen in the image against the 2D labels
             (:func:`pose_in_image`), mean, in units of the box side.
+        fingers_off: share of the ``hands_3d`` whose aligned pose has a finger bent otherwise than
+            the teacher's by more than :data:`FINGER_OFF_RAD`.
     """
 
     dataset: str
@@ -64,6 +78,7 @@ class RealReport:
     pa_mpjpe_median_mm: float
     pa_mpjpe_image_vae_mm: float
     pose_in_image_error: float
+    fingers_off: float
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
@@ -75,7 +90,8 @@ class RealReport:
                 f"{self.kp_error_median:.4f}), PCK@0.1 {self.pck_10:.3f}, @0.2 {self.pck_20:.3f}, spread "
                 f"{self.spread_ratio:.3f}; PA-MPJPE vs world landmarks {self.pa_mpjpe_mm:.2f} mm (median "
                 f"{self.pa_mpjpe_median_mm:.2f}), image-VAE decoder {self.pa_mpjpe_image_vae_mm:.2f} mm "
-                f"({self.hands_3d} hands); 3D pose in the image {self.pose_in_image_error:.4f} of the box")
+                f"({self.hands_3d} hands), fingers off {self.fingers_off:.3f}; 3D pose in the image "
+                f"{self.pose_in_image_error:.4f} of the box")
 
 
 def spread(keypoints: np.ndarray) -> np.ndarray:
@@ -103,6 +119,7 @@ def evaluate_real(model: HandModel, dataset: Sequence[HandSample], name: str, ba
     seen: list[np.ndarray] = []
     pa: list[float] = []
     pa_vae: list[float] = []
+    finger_off: list[bool] = []
     for start in range(0, len(dataset), batch_size):
         samples = [s for s in (dataset[i] for i in range(start, min(start + batch_size, len(dataset)))) if s.present]
         if not samples:
@@ -123,6 +140,8 @@ def evaluate_real(model: HandModel, dataset: Sequence[HandSample], name: str, ba
             for pose, acc in ((out.joints_view_norm[i], pa), (out.joints_view_norm_image_vae[i], pa_vae)):
                 pred = pose.numpy().astype(np.float64)[None] * bone
                 acc.append(float(np.linalg.norm(procrustes_align(pred, world[None])[0] - world, axis=-1).mean()))
+            bends = finger_bend_differences(out.joints_view_norm[i : i + 1].double(), torch.from_numpy(world[None]))
+            finger_off.append(bool(bends.max() > FINGER_OFF_RAD))
     if not kp_gt:
         raise InputError(f"dataset {name!r} has no hands")
     pred, gt = np.concatenate(kp_pred), np.concatenate(kp_gt)
@@ -139,4 +158,5 @@ def evaluate_real(model: HandModel, dataset: Sequence[HandSample], name: str, ba
         pa_mpjpe_mm=float(np.mean(pa)) if pa else nan, pa_mpjpe_median_mm=float(np.median(pa)) if pa else nan,
         pa_mpjpe_image_vae_mm=float(np.mean(pa_vae)) if pa_vae else nan,
         pose_in_image_error=float(pose_err.mean()),
+        fingers_off=float(np.mean(finger_off)) if finger_off else nan,
     )
