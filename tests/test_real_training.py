@@ -17,7 +17,7 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
-from handpose.geometry.bends import finger_bend_differences
+from handpose.geometry.bends import finger_folds
 from handpose.train.losses import (LossWeights, compute_losses, image_plane_bone_error, joint_bend_error,
                                    rotation_aligned_error)
 from handpose.eval import real_eval
@@ -92,9 +92,23 @@ def test_joint_bend_error_known_answers():
     folded[0, 12] = folded[0, 11] + torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)  # middle tip turned away
     assert joint_bend_error(folded, straight).item() == pytest.approx(np.pi / 2, abs=1e-4)
     assert joint_bend_error(straight, folded).item() == pytest.approx(np.pi / 2, abs=1e-4)
-    # per finger: the middle finger (thumb first) alone, and a mirror image bends alike
-    per_finger = finger_bend_differences(folded, straight * torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64))
-    assert per_finger[0].tolist() == pytest.approx([0.0, 0.0, np.pi / 2, 0.0, 0.0], abs=1e-4)
+
+
+def test_finger_folds_known_answers():
+    """Each finger a straight ray from the wrist folds 0; the middle finger's tip
+    turned by a right angle at the DIP folds that finger alone, by atan(1/2) (its knuckle -> tip is
+    two bones along the ray and one across), the same for the mirror image, turned and scaled."""
+    rays = np.array([[-1.0, -0.5, 0.0], [-0.5, -1.0, 0.0], [0.0, -1.0, 0.0], [0.5, -1.0, 0.0], [1.0, -1.0, 0.0]])
+    straight = np.zeros((21, 3))
+    for f, ray in enumerate(rays):
+        straight[1 + 4 * f : 5 + 4 * f] = np.arange(1, 5)[:, None] * ray
+    assert finger_folds(straight) == pytest.approx(np.zeros(5), abs=1e-6)
+    folded = straight.copy()
+    folded[12] = folded[11] + np.array([0.0, 0.0, 1.0])
+    expected = [0.0, 0.0, np.arctan(1 / 2), 0.0, 0.0]
+    assert finger_folds(folded) == pytest.approx(expected, abs=1e-6)
+    turned = 3.0 * (folded * np.array([-1.0, 1.0, 1.0])) @ Rotation.random(random_state=5).as_matrix().T
+    assert finger_folds(turned) == pytest.approx(expected, abs=1e-6)
 
 
 def test_each_term_reads_only_the_samples_that_label_it():
@@ -143,17 +157,17 @@ def test_real_evaluation_known_answers():
     assert report.kp_error_mean < 1e-6 and report.pck_10 == 1.0 and report.spread_ratio == pytest.approx(1.0)
     assert report.pa_mpjpe_mm < 1e-3 and report.pa_mpjpe_image_vae_mm > report.pa_mpjpe_mm
     assert report.fingers_off == 0.0
-    # the teacher's middle finger bent otherwise at its PIP by 1.0 rad (past FINGER_OFF_RAD) in the
-    # first two hands, by 0.5 rad (short of it) in the others (turned about the normal of the PIP's
-    # two bones, towards a right angle): two of six hands are off
+    # the teacher's middle finger folded otherwise by 1.0 rad (past FINGER_OFF_RAD) in the first two
+    # hands, by 0.5 rad (short of it) in the others (the finger turned about its knuckle, about the
+    # normal of the wrist -> knuckle and knuckle -> tip directions, towards a right angle): two of six
     bent = []
     for i, s in enumerate(own):
         shape = out.joints_view_norm[i].numpy().astype(np.float64) * 17.0
-        into, beyond = shape[10] - shape[9], shape[11] - shape[10]
-        axis = np.cross(into, beyond)
-        towards_right_angle = 1.0 if into @ beyond > 0 else -1.0  # straighter than a right angle: bend more
-        turn_pip = Rotation.from_rotvec(axis / np.linalg.norm(axis) * towards_right_angle * (1.0 if i < 2 else 0.5))
-        shape[11:13] = turn_pip.apply(shape[11:13] - shape[10]) + shape[10]
+        palm, finger = shape[9] - shape[0], shape[12] - shape[9]
+        axis = np.cross(palm, finger)
+        towards_right_angle = 1.0 if palm @ finger > 0 else -1.0  # straighter than a right angle: fold more
+        fold = Rotation.from_rotvec(axis / np.linalg.norm(axis) * towards_right_angle * (1.0 if i < 2 else 0.5))
+        shape[10:13] = fold.apply(shape[10:13] - shape[9]) + shape[9]
         world = skeleton.mirror(shape) if s.is_left else shape
         bent.append(replace(s, world_mm=(world @ turn.T).astype(np.float32)))
     assert real_eval.FINGER_OFF_RAD == pytest.approx(0.8)

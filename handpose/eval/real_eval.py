@@ -16,10 +16,11 @@ the teacher's own crops (cut around its landmarks, as the pipeline cuts a tracke
   this can, together with the fingers' bends as the photo shows them. A scale and shift cannot
   take perspective: exact poses of held-out renders score 0.021 here, not 0.
 * fingers off: the share of hands (with world landmarks) in which some finger, the thumb included,
-  bends otherwise than the teacher's by more than :data:`FINGER_OFF_RAD` summed over its three
-  joints (``handpose.geometry.bends``): a finger folded where the teacher's is straight, or the
-  reverse. It counts the misses a finger count or a gesture would show, on every labelled hand,
-  where PA-MPJPE averages them away among the millimetres of all the others.
+  is folded otherwise than the teacher's by more than :data:`FINGER_OFF_RAD`
+  (``handpose.geometry.bends.finger_folds``: the knuckle -> tip direction against the wrist ->
+  knuckle one): a finger folded where the teacher's is straight, or the reverse. It counts the
+  misses a finger count or a gesture would show, on every labelled hand, where PA-MPJPE averages
+  them away among the millimetres of all the others.
 """
 
 from __future__ import annotations
@@ -37,12 +38,10 @@ from handpose.data.sample import HandSample
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
 from handpose.eval.metrics import procrustes_align
-from handpose.geometry.bends import finger_bend_differences
+from handpose.geometry.bends import finger_folds
 
-#: a finger whose three joints together bend more than this (radians, about 46 degrees) otherwise
-#: than the teacher's counts as off: half a right angle at one joint is where a finger starts to
-#: look folded, four times the median finger's difference (0.16-0.26 for the default model on the
-#: validation photos, docs/gestures.md)
+#: a finger folded more than this (radians, about 46 degrees: half a right angle) otherwise than
+#: the teacher's counts as off
 FINGER_OFF_RAD = 0.8
 
 
@@ -61,8 +60,8 @@ class RealReport:
         pa_mpjpe_image_vae_mm: the image VAE's own decoder, same measure (mean).
         pose_in_image_error: the aligned path's pose seen in the image against the 2D labels
             (:func:`pose_in_image`), mean, in units of the box side.
-        fingers_off: share of the ``hands_3d`` whose aligned pose has a finger bent otherwise than
-            the teacher's by more than :data:`FINGER_OFF_RAD`.
+        fingers_off: share of the ``hands_3d`` whose aligned pose has a finger folded otherwise
+            than the teacher's by more than :data:`FINGER_OFF_RAD`.
     """
 
     dataset: str
@@ -140,8 +139,8 @@ def evaluate_real(model: HandModel, dataset: Sequence[HandSample], name: str, ba
             for pose, acc in ((out.joints_view_norm[i], pa), (out.joints_view_norm_image_vae[i], pa_vae)):
                 pred = pose.numpy().astype(np.float64)[None] * bone
                 acc.append(float(np.linalg.norm(procrustes_align(pred, world[None])[0] - world, axis=-1).mean()))
-            bends = finger_bend_differences(out.joints_view_norm[i : i + 1].double(), torch.from_numpy(world[None]))
-            finger_off.append(bool(bends.max() > FINGER_OFF_RAD))
+            folds = finger_folds(out.joints_view_norm[i].numpy()) - finger_folds(world)
+            finger_off.append(bool(np.abs(folds).max() > FINGER_OFF_RAD))
     if not kp_gt:
         raise InputError(f"dataset {name!r} has no hands")
     pred, gt = np.concatenate(kp_pred), np.concatenate(kp_gt)
