@@ -8,7 +8,7 @@ For each checkpoint:
 * real validation photos (``handpose.eval.real_eval``): 2D error against the teacher in units of
   the hand's box side, PCK at 0.1 / 0.2, spread ratio, PA-MPJPE against MediaPipe's world
   landmarks for the aligned path and the image VAE's own decoder, the share of hands with a finger
-  bent otherwise than the teacher's (fingers off); with each 2D decoding
+  folded otherwise than the teacher's (fingers off); with each 2D decoding
   (``--decodings``), as a checkpoint can be read either way; and per real set (``--labels``: the
   labeller's log, which names each validation hand's set), for the checkpoint's own decoding;
 * the check sets (``--check``; by default the ASL letter photos numbered 20 and up at their own

@@ -17,7 +17,7 @@ from handpose.data.batch import collate, images_to_tensor
 from handpose.data.mixture import Mixture
 from handpose.errors import InputError
 from handpose.model import build_model
-from handpose.geometry.bends import finger_folds
+from handpose.geometry.finger_fold import finger_folds
 from handpose.train.losses import (LossWeights, compute_losses, image_plane_bone_error, joint_bend_error,
                                    rotation_aligned_error)
 from handpose.eval import real_eval
@@ -95,9 +95,9 @@ def test_joint_bend_error_known_answers():
 
 
 def test_finger_folds_known_answers():
-    """Each finger a straight ray from the wrist folds 0; the middle finger's tip
-    turned by a right angle at the DIP folds that finger alone, by atan(1/2) (its knuckle -> tip is
-    two bones along the ray and one across), the same for the mirror image, turned and scaled."""
+    """Each finger a straight ray from the wrist folds 0; the middle finger's tip turned by a right
+    angle at the DIP folds that finger alone, by atan(1/2) (its knuckle -> tip is two bones along the
+    ray and one across), the same for the mirror image, turned and scaled."""
     rays = np.array([[-1.0, -0.5, 0.0], [-0.5, -1.0, 0.0], [0.0, -1.0, 0.0], [0.5, -1.0, 0.0], [1.0, -1.0, 0.0]])
     straight = np.zeros((21, 3))
     for f, ray in enumerate(rays):

@@ -3,11 +3,12 @@
 Against the teacher (MediaPipe), on its own crops, as :mod:`handpose.eval.real_eval` scores real
 photos: 2D error in units of the hand's box side (mean, median), PA-MPJPE against MediaPipe's
 world landmarks (mm), the spread ratio (predicted over teacher keypoint spread, median), the
-share of hands with a finger bent otherwise than MediaPipe's (``fingers_off``: what a finger count
-or a gesture would get wrong), and jitter: the mean 2D acceleration of the keypoints in the frame, ``|p[t+1] - 2 p[t] + p[t-1]|`` in
-units of the box side, over every three consecutive frames of one hand, with the teacher's own
-next to it (MediaPipe's labels are frame-by-frame stills, so they jitter too). Optionally the same
-2D / 3D numbers on a real validation set (``--real-check``), to show what was not forgotten.
+share of hands with a finger folded otherwise than MediaPipe's (``fingers_off``: what a finger
+count or a gesture would get wrong), and jitter: the mean 2D acceleration of the keypoints in the
+frame, ``|p[t+1] - 2 p[t] + p[t-1]|`` in units of the box side, over every three consecutive
+frames of one hand, with the teacher's own next to it (MediaPipe's labels are frame-by-frame stills,
+so they jitter too). Optionally the same 2D / 3D numbers on a real validation set
+(``--real-check``), to show what was not forgotten.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class CheckNumbers:
         kp_error, kp_error_median: 2D error vs MediaPipe / box side.
         pa_mpjpe_mm: PA-MPJPE vs MediaPipe's world landmarks, aligned path, mean (mm).
         spread_ratio: predicted / teacher keypoint spread, median.
-        fingers_off: share of hands with a finger bent otherwise than MediaPipe's
+        fingers_off: share of hands with a finger folded otherwise than MediaPipe's
             (:data:`handpose.eval.real_eval.FINGER_OFF_RAD`).
         jitter: 2D acceleration / box side per frame^2, mean; teacher_jitter: MediaPipe's own.
         jitter_triples: frame triples the jitter is the mean over.
@@ -137,7 +138,7 @@ class AdaptReport:
                  f"  2D error / box side, median    {b.kp_error_median:7.4f}  {a.kp_error_median:7.4f}",
                  f"  PA-MPJPE vs world landmarks mm {b.pa_mpjpe_mm:7.2f}  {a.pa_mpjpe_mm:7.2f}",
                  f"  spread ratio                   {b.spread_ratio:7.3f}  {a.spread_ratio:7.3f}",
-                 f"  fingers bent otherwise (share) {b.fingers_off:7.3f}  {a.fingers_off:7.3f}",
+                 f"  fingers folded otherwise, share {b.fingers_off:7.3f}  {a.fingers_off:7.3f}",
                  f"  jitter / box side (MediaPipe {a.teacher_jitter:.4f}) {b.jitter:7.4f}  {a.jitter:7.4f}"]
         if self.real_before is not None and self.real_after is not None:
             rb, ra = self.real_before, self.real_after

@@ -17,10 +17,10 @@ the teacher's own crops (cut around its landmarks, as the pipeline cuts a tracke
   take perspective: exact poses of held-out renders score 0.021 here, not 0.
 * fingers off: the share of hands (with world landmarks) in which some finger, the thumb included,
   is folded otherwise than the teacher's by more than :data:`FINGER_OFF_RAD`
-  (``handpose.geometry.bends.finger_folds``: the knuckle -> tip direction against the wrist ->
-  knuckle one): a finger folded where the teacher's is straight, or the reverse. It counts the
-  misses a finger count or a gesture would show, on every labelled hand, where PA-MPJPE averages
-  them away among the millimetres of all the others.
+  (``handpose.geometry.finger_fold``: the knuckle -> tip direction against the wrist -> knuckle
+  one): a finger folded where the teacher's is straight, or the reverse. It counts the misses a
+  finger count or a gesture would show, on every labelled hand, where PA-MPJPE averages them away
+  among the millimetres of all the others.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from handpose.data.sample import HandSample
 from handpose.errors import InputError
 from handpose.model.hand_model import HandModel
 from handpose.eval.metrics import procrustes_align
-from handpose.geometry.bends import finger_folds
+from handpose.geometry.finger_fold import finger_folds
 
 #: a finger folded more than this (radians, about 46 degrees: half a right angle) otherwise than
 #: the teacher's counts as off

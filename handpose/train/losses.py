@@ -22,7 +22,7 @@ where the source labels it (renders).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Final, Literal
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +30,6 @@ import torch.nn.functional as F
 from handpose import skeleton
 from handpose.data.batch import HandBatch
 from handpose.errors import InputError
-from handpose.geometry.bends import bend_angles
 from handpose.model.hand_model import HandModel
 from handpose.model.keypoint_head import FINE_STRIDE, STRIDE, heatmap_target
 
@@ -162,13 +161,27 @@ def image_plane_bone_error(pose: torch.Tensor, keypoints: torch.Tensor) -> torch
     return (weight * (((unit_seen - unit_target) ** 2).sum(-1) + 1e-8).sqrt()).sum(dim=1)
 
 
+#: (bone into, bone out of) each of the 15 thumb and finger joints that bend (CMC/MCP, PIP/MCP, DIP/IP),
+#: as indices into ``skeleton.BONES``.
+_BEND_PAIRS: Final = tuple((i, k) for i, (_, c) in enumerate(skeleton.BONES)
+                           for k, (p, _) in enumerate(skeleton.BONES) if p == c)
+
+
 def joint_bend_error(pose: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per sample, (N, 21, 3) x2 -> (N,): how differently the 15 thumb and finger joints bend, the
     sum over them of |angle in ``pose`` - angle in ``target``| (radians) between the bone into a
-    joint and the bone out of it (:func:`handpose.geometry.bends.bend_angles`). Free of rotation,
-    position and scale; a finger folded in one pose and straight in the other costs about pi/2 per
-    joint it folds at, whatever its bones' lengths."""
-    return (bend_angles(pose) - bend_angles(target)).abs().sum(dim=1)
+    joint and the bone out of it. Free of rotation, position and scale; a finger folded in one pose
+    and straight in the other costs about pi/2 per joint it folds at, whatever its bones' lengths."""
+    into, out = (torch.tensor(ix, device=pose.device) for ix in zip(*_BEND_PAIRS))
+    parents, children = (torch.tensor(ix, device=pose.device) for ix in zip(*skeleton.BONES))
+
+    def angles(joints: torch.Tensor) -> torch.Tensor:
+        bones = joints[:, children] - joints[:, parents]  # (N, 20, 3)
+        a, b = bones[:, into], bones[:, out]
+        cross = (torch.linalg.cross(a, b).pow(2).sum(-1) + 1e-12).sqrt()
+        return torch.atan2(cross, (a * b).sum(-1))  # (N, 15), 0 = straight
+
+    return (angles(pose) - angles(target)).abs().sum(dim=1)
 
 
 def _heatmap_ce(logits: torch.Tensor, keypoints_px: torch.Tensor, centres: torch.Tensor, stride: int) -> torch.Tensor:
