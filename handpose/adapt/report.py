@@ -169,7 +169,9 @@ def plot_report(report: AdaptReport, path: Path) -> None:
                        report.real_after.kp_error_mean))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.0))
     for ax, (title, before, after) in zip(axes, panels):
-        ax.bar(["before", "after"], [before, after], color=["#999999", "#3070b0"])
+        bars = ax.bar(["before", "after"], [before, after], color=["#999999", "#3070b0"])
+        ax.bar_label(bars, fmt="%.3g", fontsize=7)  # a zero (no finger off) still shows as a number
+        ax.set_ylim(bottom=0)
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=8)
     fig.tight_layout()
